@@ -1,0 +1,159 @@
+"""Sign a user in: verify the password, end any previous session, start a new one, record it.
+
+One flow for the login view and for registration. The order follows
+django.contrib.auth.login(): the previous user's logout is written before
+its session is flushed (so we still know who it was), the session key is
+rotated (a planted session id is dead afterwards), then the CSRF token.
+"""
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
+from importlib import import_module
+
+from accounts import store
+from accounts.conf import accounts_settings
+from accounts.sessions import attach_user, get_authenticated_user
+from accounts.store import User
+from accounts.usernames import normalise_username
+from authlog import events
+from authlog.cleaning import has_unsafe_characters
+from authlog.request_info import client_ip, raw_user_agent
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(Enum):
+    SIGNED_IN = "signed_in"
+    FAILED = "failed"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """What the view needs to answer; `reason` is for the trail, never shown."""
+
+    outcome: Outcome
+    user: User | None = None
+    reason: str | None = None
+
+
+def _fresh_session(request: HttpRequest, session_key: str | None):
+    engine = import_module(settings.SESSION_ENGINE)
+    return engine.SessionStore(session_key=session_key)
+
+
+def end_current_session(request: HttpRequest, *, ip_address: str | None) -> None:
+    """Record the logout of the signed-in user (if any), then flush the session.
+
+    Must run inside the caller's transaction: if the logout cannot be written,
+    the session is not flushed.
+    """
+    user = get_authenticated_user(request)
+    if user is not None:
+        events.log_auth_event(
+            user.id,
+            events.LOGOUT,
+            ip_address,
+            username=user.username,
+            user_agent=raw_user_agent(request),
+            session_key=request.session.session_key,
+        )
+    request.session.flush()
+    request.auth.forget()
+
+
+def start_session(request: HttpRequest, user: User) -> None:
+    """Sign `user` in on this request and record the login, in one transaction.
+
+    Raise DatabaseError if anything cannot be written; the request's session is
+    then exactly what it was before.
+    """
+    ip_address = client_ip(request)
+    original_key = request.session.session_key
+    try:
+        with transaction.atomic():
+            if get_authenticated_user(request) is not None:
+                # Another (or the same) account is signed in on this browser:
+                # end that session, with its logout event, before starting ours.
+                end_current_session(request, ip_address=ip_address)
+            elif original_key:
+                request.session.cycle_key()
+            attach_user(request.session, user)
+            request.session.save()
+            events.log_auth_event(
+                user.id,
+                events.LOGIN,
+                ip_address,
+                username=user.username,
+                user_agent=raw_user_agent(request),
+                session_key=request.session.session_key,
+            )
+            store.record_last_login(user_id=user.id)
+    except DatabaseError:
+        # Rolled back: put back the session the browser came with, untouched.
+        request.session = _fresh_session(request, original_key)
+        request.auth.forget()
+        raise
+    request.auth.forget()
+    rotate_token(request)
+
+
+def _verify(user: User | None, password: str | None, *, usable_input: bool) -> bool:
+    """Run the password hasher exactly once, whoever the user is (Django #20760)."""
+    if user is None or not usable_input:
+        # check_password(None, None) hashes a random string once: same cost, always False.
+        check_password(None, None)
+        return False
+
+    def upgrade(raw: str) -> None:
+        store.update_password_hash(user_id=user.id, password_hash=make_password(raw))
+
+    return check_password(password, user.password_hash, setter=upgrade)
+
+
+def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResult:
+    """Check the credentials and sign in, or record why not."""
+    ip_address = client_ip(request)
+    username_fits = len(username) <= accounts_settings.USERNAME_INPUT_MAX_LENGTH
+    password_fits = len(password) <= accounts_settings.PASSWORD_MAX_LENGTH
+    # A name with control characters cannot exist (registration refuses them),
+    # and PostgreSQL rejects NUL in a query: do not look it up at all.
+    looked_up = username_fits and not has_unsafe_characters(username)
+    normalised = normalise_username(username) if username_fits else username[:256]
+    try:
+        user = store.user_by_normalised_username(username_normalised=normalised) if looked_up else None
+        password_ok = _verify(user, password, usable_input=password_fits)
+        if user is None:
+            reason = events.UNKNOWN_USER if username_fits else events.INPUT_TOO_LONG
+        elif not password_fits:
+            reason = events.INPUT_TOO_LONG
+        elif not password_ok:
+            reason = (
+                events.UNUSABLE_PASSWORD
+                if user.password_hash.startswith("!")
+                else events.BAD_PASSWORD
+            )
+        elif not user.is_active:
+            # Checked after the password, and answered like a wrong one (CVE-2018-6188).
+            reason = events.INACTIVE_USER
+        else:
+            start_session(request, user)
+            return SignInResult(Outcome.SIGNED_IN, user=user)
+        events.record_failed_login(
+            attempted_username=normalised,
+            user_id=user.id if user else None,
+            reason=reason,
+            ip_address=ip_address,
+            user_agent=raw_user_agent(request),
+        )
+        return SignInResult(Outcome.FAILED, reason=reason)
+    except DatabaseError as error:
+        logger.error("sign-in refused, the trail cannot be written: %s", type(error).__name__)
+        return SignInResult(Outcome.UNAVAILABLE)

@@ -1,0 +1,186 @@
+"""Write the audit trail: `log_auth_event` for sign-ins and sign-outs, `record_failed_login`.
+
+These are the only writers of the trail. Each row is also emitted as one JSON
+line on the `authlog.events` logger once its transaction commits, so a line
+never describes an event the database rolled back. Known limit: a line is
+emitted after the commit, so a process killed between the two loses the line
+(never the row).
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from authlog import store
+from authlog.cleaning import clean_text
+from authlog.conf import authlog_settings
+from authlog.user_agent import summarise_user_agent
+
+LOGIN, LOGOUT, LOGIN_FAILED = store.LOGIN, store.LOGOUT, store.LOGIN_FAILED
+
+# Why a sign-in failed; one response for all of them, the reason is for the trail only.
+UNKNOWN_USER = "unknown_user"
+BAD_PASSWORD = "bad_password"
+INACTIVE_USER = "inactive_user"
+UNUSABLE_PASSWORD = "unusable_password"
+INPUT_TOO_LONG = "input_too_long"
+FAILURE_REASONS = (UNKNOWN_USER, BAD_PASSWORD, INACTIVE_USER, UNUSABLE_PASSWORD, INPUT_TOO_LONG)
+
+
+@dataclass(frozen=True)
+class AuthEvent:
+    """An event as written: what the JSON line carries (never a secret)."""
+
+    id: int
+    event_type: str
+    user_id: int | None
+    username: str | None
+    ip_address: str | None
+    user_agent: str | None
+    browser: str | None
+    os: str | None
+    device: str | None
+    timestamp: datetime | None
+    reason: str | None = None
+    session_ref: str | None = None
+
+    def as_record(self) -> dict:
+        """Return the event as a JSON-ready dict with an ISO 8601 UTC timestamp."""
+        record = asdict(self)
+        record["timestamp"] = (
+            self.timestamp.isoformat().replace("+00:00", "Z") if self.timestamp else None
+        )
+        return record
+
+
+def session_ref(session_key: str | None) -> str | None:
+    """Return a non-reversible reference that pairs a session's login with its logout."""
+    if not session_key:
+        return None
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def _event_logger() -> logging.Logger:
+    return logging.getLogger(authlog_settings.EVENT_LOGGER)
+
+
+def emit_event_line(event: AuthEvent, *, persisted: bool = True) -> None:
+    """Write the event as one JSON line; ensure_ascii escapes every control and line-break character."""
+    record = event.as_record()
+    record["persisted"] = persisted
+    line = json.dumps(record, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    _event_logger().log(logging.INFO if persisted else logging.ERROR, line)
+
+
+def log_auth_event(
+    user_id: int,
+    event_type: str,
+    ip_address: str | None,
+    *,
+    username: str | None = None,
+    user_agent: str | None = None,
+    session_key: str | None = None,
+) -> AuthEvent:
+    """Record a sign-in or sign-out of `user_id`; raise DatabaseError if it cannot be written.
+
+    Call it inside the transaction that changes the session, so the event and
+    the session stand or fall together.
+    """
+    if event_type not in (LOGIN, LOGOUT):
+        raise ValueError(f"event_type must be 'login' or 'logout', not {event_type!r}")
+    user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
+    summary = summarise_user_agent(user_agent)
+    ref = session_ref(session_key)
+    row_id, timestamp = store.insert_login_event(
+        user_id=user_id,
+        event_type=event_type,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        browser=summary.browser,
+        os=summary.os,
+        device=summary.device,
+        session_ref=ref,
+    )
+    event = AuthEvent(
+        id=row_id,
+        event_type=event_type,
+        user_id=user_id,
+        username=username,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        browser=summary.browser,
+        os=summary.os,
+        device=summary.device,
+        timestamp=timestamp,
+        session_ref=ref,
+    )
+    transaction.on_commit(lambda: emit_event_line(event))
+    return event
+
+
+def unrecorded_logout(user_id: int, username: str, ip_address: str | None) -> None:
+    """Emit the line of a sign-out whose row could not be written (the database is down)."""
+    emit_event_line(
+        AuthEvent(
+            id=0,
+            event_type=LOGOUT,
+            user_id=user_id,
+            username=username,
+            ip_address=ip_address,
+            user_agent=None,
+            browser=None,
+            os=None,
+            device=None,
+            timestamp=None,
+        ),
+        persisted=False,
+    )
+
+
+def record_failed_login(
+    *,
+    attempted_username: str,
+    user_id: int | None,
+    reason: str,
+    ip_address: str | None,
+    user_agent: str | None,
+) -> AuthEvent:
+    """Record a failed sign-in; `attempted_username` is cleaned and cut here, never trusted."""
+    if reason not in FAILURE_REASONS:
+        raise ValueError(f"unknown failure reason {reason!r}")
+    attempted = (
+        clean_text(attempted_username, max_length=authlog_settings.ATTEMPTED_USERNAME_MAX_LENGTH)
+        or ""
+    )
+    user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
+    summary = summarise_user_agent(user_agent)
+    with transaction.atomic():
+        row_id, timestamp = store.insert_failed_login(
+            attempted_username=attempted,
+            user_id=user_id,
+            reason=reason,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            browser=summary.browser,
+            os=summary.os,
+            device=summary.device,
+        )
+        event = AuthEvent(
+            id=row_id,
+            event_type=LOGIN_FAILED,
+            user_id=user_id,
+            username=attempted,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            browser=summary.browser,
+            os=summary.os,
+            device=summary.device,
+            timestamp=timestamp,
+            reason=reason,
+        )
+        transaction.on_commit(lambda: emit_event_line(event))
+    return event

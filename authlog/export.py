@@ -1,0 +1,60 @@
+"""Write events as CSV, JSON or a text table, safe for spreadsheets and terminals."""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from authlog.events import AuthEvent
+
+# The fields of an exported record, in order (the same for the command and the exports).
+RECORD_FIELDS = (
+    "id", "event_type", "user_id", "username", "ip_address", "user_agent",
+    "browser", "os", "device", "timestamp", "reason",
+)
+
+# A cell starting with one of these is read as a formula by Excel, LibreOffice
+# and Google Sheets (OWASP "CSV injection"); a leading quote neutralises it.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_record(event: AuthEvent) -> dict:
+    """Return the exported fields of an event (no session reference, nothing secret)."""
+    record = event.as_record()
+    return {name: record[name] for name in RECORD_FIELDS}
+
+
+def csv_cell(value: object) -> str:
+    """Return a value as CSV text that no spreadsheet will evaluate."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(events: Iterable[AuthEvent]) -> Iterator[str]:
+    """Yield the CSV header and one quoted line per event (RFC 4180, every field quoted)."""
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    yield writer.writerow(RECORD_FIELDS)
+    for event in events:
+        record = export_record(event)
+        yield writer.writerow([csv_cell(record[name]) for name in RECORD_FIELDS])
+
+
+def json_text(events: Iterable[AuthEvent]) -> str:
+    """Return the events as a JSON list of records."""
+    return json.dumps([export_record(event) for event in events], ensure_ascii=True, indent=2)
+
+
+def table_lines(events: list[AuthEvent]) -> Iterator[str]:
+    """Yield a fixed-width text table for a terminal."""
+    columns = ("timestamp", "event_type", "username", "ip_address", "browser", "os", "device", "reason")
+    rows = [
+        [str(export_record(event)[name] or "") for name in columns] for event in events
+    ]
+    widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(columns)]
+    yield "  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip()
+    for row in rows:
+        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
