@@ -3,14 +3,6 @@
 from django import forms
 
 
-class LoginForm(forms.Form):
-    # Not required and not length-limited here: every submission gets the same
-    # generic answer, and over-long input is a recorded failure (signin.py).
-    username = forms.CharField(required=False, strip=False)
-    password = forms.CharField(required=False, strip=False, widget=forms.PasswordInput)
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
-
-
 class RegisterForm(forms.Form):
     username = forms.CharField(strip=False, max_length=256)
     email = forms.CharField(required=False, max_length=254)

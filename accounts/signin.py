@@ -9,13 +9,13 @@ rotated (a planted session id is dead afterwards), then the CSRF token.
 import logging
 from dataclasses import dataclass
 from enum import Enum
+from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, check_password, make_password
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
-from importlib import import_module
 
 from accounts import store
 from accounts.conf import accounts_settings
@@ -108,8 +108,8 @@ def start_session(request: HttpRequest, user: User) -> None:
 def _verify(user: User | None, password: str | None, *, usable_input: bool) -> bool:
     """Run the password hasher exactly once, whoever the user is (Django #20760)."""
     if user is None or not usable_input:
-        # check_password(None, None) hashes a random string once: same cost, always False.
-        check_password(None, None)
+        # An unusable hash makes Django hash a random string once: same cost, always False.
+        check_password(None, UNUSABLE_PASSWORD_PREFIX)
         return False
 
     def upgrade(raw: str) -> None:
@@ -125,8 +125,8 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
     password_fits = len(password) <= accounts_settings.PASSWORD_MAX_LENGTH
     # A name with control characters cannot exist (registration refuses them),
     # and PostgreSQL rejects NUL in a query: do not look it up at all.
-    looked_up = username_fits and not has_unsafe_characters(username)
     normalised = normalise_username(username) if username_fits else username[:256]
+    looked_up = username_fits and not has_unsafe_characters(normalised)
     try:
         user = store.user_by_normalised_username(username_normalised=normalised) if looked_up else None
         password_ok = _verify(user, password, usable_input=password_fits)
@@ -137,7 +137,7 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
         elif not password_ok:
             reason = (
                 events.UNUSABLE_PASSWORD
-                if user.password_hash.startswith("!")
+                if user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
                 else events.BAD_PASSWORD
             )
         elif not user.is_active:

@@ -30,7 +30,11 @@ def sign_out(request: HttpRequest) -> bool:
         user = get_authenticated_user(request)
         if user is not None:
             events.unrecorded_logout(user.id, user.username, ip_address)
-        # An empty session makes SessionMiddleware delete the browser's cookie.
-        request.session = _fresh_session(request, None)
+        # The session ends even though its event could not be written.
+        try:
+            request.session.flush()
+        except DatabaseError:
+            # An empty session makes SessionMiddleware delete the browser's cookie.
+            request.session = _fresh_session(request, None)
         request.auth.forget()
         return False

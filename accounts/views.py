@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.conf import accounts_settings
-from accounts.forms import LoginForm, RegisterForm
+from accounts.forms import RegisterForm
 from accounts.middleware import render_unavailable
 from accounts.registration import register_user
 from accounts.sessions import get_authenticated_user
@@ -49,26 +49,20 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        form = LoginForm(initial={"next": request.GET.get("next", "")})
-        return render(request, "accounts/login.html", {"form": form})
-    form = LoginForm(request.POST)
-    form.is_valid()  # every field is optional: this only fills cleaned_data
-    username = form.cleaned_data.get("username") or ""
-    password = form.cleaned_data.get("password") or ""
-    next_url = form.cleaned_data.get("next") or ""
+        return render(request, "accounts/login.html", {"next": request.GET.get("next", "")[:2000]})
+    # Read the raw values: a Django form would drop a name holding NUL, and
+    # such an attempt must still be recorded (the service cleans it).
+    username = request.POST.get("username", "")
+    password = request.POST.get("password", "")
+    next_url = request.POST.get("next", "")
     if username and password:
         result = sign_in(request, username=username, password=password)
         if result.outcome is Outcome.SIGNED_IN:
             return HttpResponseRedirect(safe_next(request, next_url))
         if result.outcome is Outcome.UNAVAILABLE:
             return render_unavailable(request)
-    shown = LoginForm(initial={"username": username[:_ECHO_MAX], "next": next_url[:2000]})
-    return render(
-        request,
-        "accounts/login.html",
-        {"form": shown, "error": GENERIC_FAILURE},
-        status=HTTPStatus.OK,
-    )
+    context = {"username": username[:_ECHO_MAX], "next": next_url[:2000], "error": GENERIC_FAILURE}
+    return render(request, "accounts/login.html", context, status=HTTPStatus.OK)
 
 
 @sensitive_post_parameters("password1", "password2")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 from authlog import store
 from authlog.cleaning import clean_text
@@ -29,6 +30,7 @@ INACTIVE_USER = "inactive_user"
 UNUSABLE_PASSWORD = "unusable_password"
 INPUT_TOO_LONG = "input_too_long"
 FAILURE_REASONS = (UNKNOWN_USER, BAD_PASSWORD, INACTIVE_USER, UNUSABLE_PASSWORD, INPUT_TOO_LONG)
+UNKNOWN_NAME_PREFIX = "unknown:"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,20 @@ class AuthEvent:
             self.timestamp.isoformat().replace("+00:00", "Z") if self.timestamp else None
         )
         return record
+
+
+def unknown_name_pseudonym(normalised_username: str) -> str:
+    """Return the keyed pseudonym under which a name that matches no account is recorded.
+
+    People type their password into the username field; storing unknown names
+    verbatim would put passwords in the trail (CWE-532, SECURITY-CASES 55).
+    The same name always gives the same pseudonym (under one SECRET_KEY), so
+    attempts can still be grouped, counted and searched for by name.
+    """
+    digest = salted_hmac(
+        "authlog.unknown-username", normalised_username, algorithm="sha256"
+    ).hexdigest()
+    return f"{UNKNOWN_NAME_PREFIX}{digest[:20]}"
 
 
 def session_ref(session_key: str | None) -> str | None:
@@ -149,13 +165,16 @@ def record_failed_login(
     ip_address: str | None,
     user_agent: str | None,
 ) -> AuthEvent:
-    """Record a failed sign-in; `attempted_username` is cleaned and cut here, never trusted."""
+    """Record a failed sign-in of a normalised name; a name of no account is pseudonymised."""
     if reason not in FAILURE_REASONS:
         raise ValueError(f"unknown failure reason {reason!r}")
-    attempted = (
-        clean_text(attempted_username, max_length=authlog_settings.ATTEMPTED_USERNAME_MAX_LENGTH)
-        or ""
-    )
+    if user_id is None:
+        attempted = unknown_name_pseudonym(attempted_username)
+    else:
+        attempted = (
+            clean_text(attempted_username, max_length=authlog_settings.ATTEMPTED_USERNAME_MAX_LENGTH)
+            or ""
+        )
     user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
     summary = summarise_user_agent(user_agent)
     with transaction.atomic():

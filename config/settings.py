@@ -107,9 +107,13 @@ SQLITE_OPTIONS = {
 }
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+# Test databases are named per process, so two test runs on one machine
+# (a developer's and CI's) never destroy each other's database.
+_TEST_SUFFIX = f"{os.getpid()}"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_TEST_SUFFIX}"}
 else:
     DATABASES = {
         "default": {
@@ -117,7 +121,7 @@ else:
             "NAME": BASE_DIR / "db.sqlite3",
             # A file, not Django's in-memory default, so tests exercise WAL,
             # the busy timeout and several threads on one database.
-            "TEST": {"NAME": BASE_DIR / ".test-db.sqlite3"},
+            "TEST": {"NAME": BASE_DIR / f".test-db-{_TEST_SUFFIX}.sqlite3"},
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -158,6 +162,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.CredentialMaskingFilter"
 
 # --- Passwords ---------------------------------------------------------------
 # Argon2 first: new and upgraded hashes use it; the others only verify old hashes.

@@ -45,7 +45,7 @@ def _empty_our_tables(request):
     if {"transactional_db", "live_server"} & set(request.fixturenames):
         with connection.cursor() as cursor:
             for table in OUR_TABLES:
-                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+                cursor.execute(f"DELETE FROM {table}")
 
 
 @pytest.fixture
@@ -129,6 +129,6 @@ def chromium_path() -> str:
 
 @pytest.fixture
 def on_postgresql() -> None:
-    """Require the PostgreSQL run of the suite (DATABASE_URL pointing at PostgreSQL)."""
+    """Run only in the PostgreSQL pass of the suite (.ci/run runs both passes)."""
     if connection.vendor != "postgresql":
-        service_missing("PostgreSQL (set DATABASE_URL)")
+        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
