@@ -31,9 +31,7 @@ class AuthenticationMiddleware:
 
 def render_unavailable(request: HttpRequest) -> HttpResponse:
     """Answer 503 with a page that needs no database (so it renders during an outage)."""
-    request.auth = RequestAuth(request)
-    request.auth.forget()
-    request.auth._loaded = True
+    request.auth = RequestAuth.anonymous(request)
     response = render(request, "503.html", status=503)
     response["Retry-After"] = "30"
     return response

@@ -1,7 +1,9 @@
 """Tie a Django session to a row of `users`, the way django.contrib.auth does, without its models."""
 
 from dataclasses import dataclass, field
+from importlib import import_module
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -56,6 +58,19 @@ class RequestAuth:
         """Drop the cached user after the session changed hands."""
         self._loaded = False
         self._user = None
+
+    @classmethod
+    def anonymous(cls, request: HttpRequest) -> "RequestAuth":
+        """Return a state that never reads the database: for pages shown during an outage."""
+        auth = cls(request)
+        auth._loaded = True
+        return auth
+
+
+def session_store(session_key: str | None) -> SessionBase:
+    """Return a store of the configured engine for this key (None: a new, empty session)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    return engine.SessionStore(session_key=session_key)
 
 
 def get_authenticated_user(request: HttpRequest) -> User | None:

@@ -9,9 +9,7 @@ rotated (a planted session id is dead afterwards), then the CSRF token.
 import logging
 from dataclasses import dataclass
 from enum import Enum
-from importlib import import_module
 
-from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, check_password, make_password
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
@@ -19,7 +17,7 @@ from django.middleware.csrf import rotate_token
 
 from accounts import store
 from accounts.conf import accounts_settings
-from accounts.sessions import attach_user, get_authenticated_user
+from accounts.sessions import attach_user, get_authenticated_user, session_store
 from accounts.store import User
 from accounts.usernames import normalise_username
 from authlog import events
@@ -42,11 +40,6 @@ class SignInResult:
     outcome: Outcome
     user: User | None = None
     reason: str | None = None
-
-
-def _fresh_session(request: HttpRequest, session_key: str | None):
-    engine = import_module(settings.SESSION_ENGINE)
-    return engine.SessionStore(session_key=session_key)
 
 
 def end_current_session(request: HttpRequest, *, ip_address: str | None) -> None:
@@ -98,7 +91,7 @@ def start_session(request: HttpRequest, user: User) -> None:
             store.record_last_login(user_id=user.id)
     except DatabaseError:
         # Rolled back: put back the session the browser came with, untouched.
-        request.session = _fresh_session(request, original_key)
+        request.session = session_store(original_key)
         request.auth.forget()
         raise
     request.auth.forget()

@@ -5,8 +5,8 @@ import logging
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
-from accounts.sessions import get_authenticated_user
-from accounts.signin import _fresh_session, end_current_session
+from accounts.sessions import get_authenticated_user, session_store
+from accounts.signin import end_current_session
 from authlog import events
 from authlog.request_info import client_ip
 
@@ -35,6 +35,6 @@ def sign_out(request: HttpRequest) -> bool:
             request.session.flush()
         except DatabaseError:
             # An empty session makes SessionMiddleware delete the browser's cookie.
-            request.session = _fresh_session(request, None)
+            request.session = session_store(None)
         request.auth.forget()
         return False

@@ -14,7 +14,7 @@ from accounts.conf import accounts_settings
 from accounts.forms import RegisterForm
 from accounts.middleware import render_unavailable
 from accounts.registration import register_user
-from accounts.sessions import get_authenticated_user
+from accounts.sessions import RequestAuth, get_authenticated_user
 from accounts.signin import Outcome, sign_in, start_session
 from accounts.signout import sign_out
 from authlog.history import search_events
@@ -125,5 +125,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # The error may be the database itself: render without reading the user.
+    request.auth = RequestAuth.anonymous(request)
     return render(request, "error.html", _error("Something went wrong",
                   "The error has been logged."), status=HTTPStatus.INTERNAL_SERVER_ERROR)

@@ -39,10 +39,17 @@ def fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _commits_for_real(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
 @pytest.fixture(autouse=True)
 def _empty_our_tables(request):
     yield
-    if {"transactional_db", "live_server"} & set(request.fixturenames):
+    if _commits_for_real(request):
         with connection.cursor() as cursor:
             for table in OUR_TABLES:
                 cursor.execute(f"DELETE FROM {table}")

@@ -12,7 +12,7 @@ SQLITE = [
         password_hash TEXT NOT NULL,
         is_admin BOOLEAN NOT NULL DEFAULT 0,
         is_active BOOLEAN NOT NULL DEFAULT 1,
-        created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        created_at TIMESTAMP NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),
         last_login_at TIMESTAMP NULL
     )
     """,
