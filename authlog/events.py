@@ -111,29 +111,39 @@ def log_auth_event(
     user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
     summary = summarise_user_agent(user_agent)
     ref = session_ref(session_key)
-    row_id, timestamp = store.insert_login_event(
-        user_id=user_id,
-        event_type=event_type,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        browser=summary.browser,
-        os=summary.os,
-        device=summary.device,
-        session_ref=ref,
-    )
-    event = AuthEvent(
-        id=row_id,
-        event_type=event_type,
-        user_id=user_id,
-        username=username,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        browser=summary.browser,
-        os=summary.os,
-        device=summary.device,
-        timestamp=timestamp,
-        session_ref=ref,
-    )
+    with transaction.atomic():
+        row_id, timestamp = store.insert_login_event(
+            user_id=user_id,
+            event_type=event_type,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            browser=summary.browser,
+            os=summary.os,
+            device=summary.device,
+            session_ref=ref,
+        )
+        event = AuthEvent(
+            id=row_id,
+            event_type=event_type,
+            user_id=user_id,
+            username=username,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            browser=summary.browser,
+            os=summary.os,
+            device=summary.device,
+            timestamp=timestamp,
+            session_ref=ref,
+        )
+        return _written(event)
+
+
+def _written(event: AuthEvent) -> AuthEvent:
+    """Finish writing an event, inside the transaction that inserted its row.
+
+    Every step that must stand or fall with the event goes here; the JSON line
+    waits for the commit, so it never describes a rolled-back event.
+    """
     transaction.on_commit(lambda: emit_event_line(event))
     return event
 
@@ -201,5 +211,4 @@ def record_failed_login(
             timestamp=timestamp,
             reason=reason,
         )
-        transaction.on_commit(lambda: emit_event_line(event))
-    return event
+        return _written(event)
