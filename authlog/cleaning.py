@@ -31,9 +31,20 @@ def clean_text(value: str | None, *, max_length: int) -> str | None:
         return None
     head = value[: max_length * 4]
     cleaned = "".join(char for char in head if not _is_unsafe(char)).strip()
-    return cleaned[:max_length] or None
+    # Strip again after the cut, which can leave white space at the end.
+    return cleaned[:max_length].rstrip() or None
 
 
 def has_unsafe_characters(value: str) -> bool:
     """Return whether `value` holds any character that `clean_text` would remove."""
     return any(_is_unsafe(char) for char in value)
+
+
+def escape_text(value: str) -> str:
+    """Return `value` with each character that `clean_text` would remove written as an escape."""
+    return "".join(_escaped(char) if _is_unsafe(char) else char for char in value)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -4,6 +4,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 
+from authlog.cleaning import escape_text
 from authlog.events import AuthEvent
 
 # The fields of an exported record, in order (the same for the command and the exports).
@@ -14,7 +15,10 @@ RECORD_FIELDS = (
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice
 # and Google Sheets (OWASP "CSV injection"); a leading quote neutralises it.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# LF joins OWASP's CR; Excel with an East Asian IME also takes the fullwidth signs.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Escaped in JSON so that a record pasted into a <script> block cannot close it.
+_HTML_SIGNIFICANT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 def export_record(event: AuthEvent) -> dict:
@@ -44,17 +48,21 @@ def csv_lines(events: Iterable[AuthEvent]) -> Iterator[str]:
 
 
 def json_text(events: Iterable[AuthEvent]) -> str:
-    """Return the events as a JSON list of records."""
-    return json.dumps([export_record(event) for event in events], ensure_ascii=True, indent=2)
+    """Return the events as a JSON list of records, ASCII only, with <, > and & escaped."""
+    text = json.dumps([export_record(event) for event in events], ensure_ascii=True, indent=2)
+    return text.translate(_HTML_SIGNIFICANT)
 
 
 def table_lines(events: list[AuthEvent]) -> Iterator[str]:
-    """Yield a fixed-width text table for a terminal."""
+    """Yield a fixed-width text table for a terminal, control characters shown as escapes."""
     columns = ("timestamp", "event_type", "username", "ip_address", "browser", "os", "device", "reason")
+    # Rows are cleaned when written, but a row from the seed's own INSERT was not:
+    # an ESC or a line break must not reach the terminal.
     rows = [
-        [str(export_record(event)[name] or "") for name in columns] for event in events
+        [escape_text(str(export_record(event)[name] or "")) for name in columns]
+        for event in events
     ]
     widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(columns)]
-    yield "  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip()
+    yield "  ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True)).rstrip()
     for row in rows:
-        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -5,15 +5,20 @@ before it reaches a query; text that does not parse is refused with a
 message that says what was expected (SECURITY-CASES 2).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from accounts import store as accounts_store
-from accounts.usernames import normalise_username
+from accounts.usernames import normalise_username, username_problem
 from authlog.client_ip import parse_address
+from authlog.events import UNKNOWN_NAME_PREFIX, unknown_name_pseudonym
 from authlog.store import EVENT_TYPES, EventFilter
 
 MAX_FILTER_TEXT = 256
+MIN_YEAR, MAX_YEAR = 1000, 9999
+_DIGITS = re.compile(r"[0-9]{1,12}\Z")
+_PSEUDONYM = re.compile(re.escape(UNKNOWN_NAME_PREFIX) + r"[0-9a-f]{1,64}\Z")
 
 
 class FilterError(ValueError):
@@ -33,23 +38,26 @@ class FilterText:
 
 def parse_timestamp(text: str, *, name: str) -> datetime:
     """Parse ISO 8601 (date or date-time); a time without an offset is taken as UTC."""
+    expected = f"{name}: expected an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z"
     if len(text) > 40:
-        raise FilterError(f"{name}: expected an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z")
+        raise FilterError(expected)
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise FilterError(
-            f"{name}: expected an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: an offset that moves 0001-01-01 or 9999-12-31 out of range.
+        raise FilterError(expected) from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        # SQLite compares our timestamps as text, which needs four-digit years.
+        raise FilterError(f"{name}: expected a year from {MIN_YEAR} to {MAX_YEAR}")
+    return value
 
 
 def parse_limit(text: str | int, *, maximum: int) -> int:
     """Parse a positive row count, at most `maximum`."""
-    try:
-        value = int(str(text).strip()) if len(str(text)) <= 12 else -1
-    except ValueError:
-        value = -1
+    digits = str(text).strip()
+    # ASCII digits only: int() would also take "1_000", "+5" and "٥".
+    value = int(digits) if _DIGITS.match(digits) else -1
     if not 1 <= value <= maximum:
         raise FilterError(f"limit: expected a whole number from 1 to {maximum}")
     return value
@@ -74,10 +82,24 @@ def build_event_filter(text: FilterText) -> EventFilter:
     if since and until and since >= until:
         raise FilterError("since must be earlier than until")
     user_id = attempted = None
-    if text.user:
+    if text.user and _PSEUDONYM.match(text.user.strip()):
+        # A pseudonym as the trail shows it: the failures under that unknown name.
+        attempted = text.user.strip()
+    elif text.user:
+        # Only what could be a username is looked up ("1 OR 1=1" is refused,
+        # not searched for); failures under other names are found by IP or type.
+        problem = username_problem(
+            text.user, max_length=MAX_FILTER_TEXT, input_max_length=MAX_FILTER_TEXT
+        )
+        if problem:
+            raise FilterError(f"user: not a username. {problem}")
         attempted = normalise_username(text.user)
         user = accounts_store.user_by_normalised_username(username_normalised=attempted)
-        user_id = user.id if user else None
+        if user is not None:
+            user_id = user.id
+        else:
+            # Failures under a name of no account are recorded under its pseudonym.
+            attempted = unknown_name_pseudonym(attempted)
     return EventFilter(
         user_id=user_id,
         attempted_username=attempted,

@@ -10,6 +10,9 @@ MAX_LIMIT = 10_000
 
 def search_events(*, event_filter: EventFilter, limit: int) -> list[AuthEvent]:
     """Return the newest events matching the filter, newest first, at most MAX_LIMIT."""
+    if limit < 1:
+        # SQLite reads LIMIT -1 as "no limit"; PostgreSQL refuses it.
+        return []
     rows = store.recent_events(event_filter=event_filter, limit=min(limit, MAX_LIMIT))
     names = accounts_store.usernames_by_ids(
         user_ids={row.user_id for row in rows if row.user_id is not None}

@@ -7,6 +7,7 @@ Client Hints (Sec-CH-UA) are not read, and Chrome's reduced user agent hides
 exact OS versions, so versions are shown as major.minor at best.
 """
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,7 +16,18 @@ import ua_parser
 DESKTOP, MOBILE, TABLET, BOT, OTHER = "desktop", "mobile", "tablet", "bot", "other"
 
 _TABLET_HINTS = ("ipad", "tablet", "kindle", "silk/", "playbook", "nexus 7", "nexus 9", "sm-t")
-_BOT_HINTS = ("bot", "crawler", "spider", "slurp", "curl/", "wget/", "python-requests", "httpclient")
+# Televisions and set-top boxes say "Android" without "Mobile", like tablets.
+_TV_HINTS = ("android tv", "googletv", "smart-tv", "smarttv", "crkey", "appletv", "bravia")
+# "bot" must end a word ("Googlebot/2.1", "bingbot;", "/bot.html") so that the
+# phone maker CUBOT and words like "robotics" do not make a person a bot;
+# scripted HTTP clients name themselves first, as `tool/version`.
+_BOT_WORDS = re.compile(
+    r"(?:bot|crawler|spider|slurp)(?![a-z0-9 ])"
+    r"|^(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|okhttp"
+    r"|httpie|libwww-perl|java|apache-httpclient|node-fetch|axios|scrapy)/",
+    re.IGNORECASE,
+)
+_MOBILE_WORD = re.compile(r"\bmobile\b", re.IGNORECASE)
 _MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Firefox OS"}
 
 
@@ -39,13 +51,16 @@ def _version(major: str | None, minor: str | None) -> str:
 
 def _device_type(user_agent: str, os_family: str | None, device_family: str | None) -> str:
     lowered = user_agent.lower()
-    if device_family == "Spider" or any(hint in lowered for hint in _BOT_HINTS):
+    if device_family == "Spider" or _BOT_WORDS.search(user_agent):
         return BOT
+    if any(hint in lowered for hint in _TV_HINTS):
+        return OTHER
+    mobile_word = bool(_MOBILE_WORD.search(user_agent))
     if any(hint in lowered for hint in _TABLET_HINTS) or (
-        os_family == "Android" and "mobile" not in lowered
+        os_family == "Android" and not mobile_word
     ):
         return TABLET
-    if os_family in _MOBILE_OS or "mobile" in lowered:
+    if os_family in _MOBILE_OS or mobile_word:
         return MOBILE
     if os_family in {None, "Other"}:
         return OTHER

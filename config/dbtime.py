@@ -28,5 +28,7 @@ def to_db_time(value: datetime) -> datetime | str:
         raise ValueError("naive datetimes are ambiguous; pass an aware one")
     utc = value.astimezone(UTC)
     if connection.vendor == "sqlite":
-        return utc.strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0").rstrip(".")
+        # isoformat pads the year to four digits; strftime("%Y") does not on Linux.
+        text = utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return text.rstrip("0").rstrip(".")
     return utc

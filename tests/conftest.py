@@ -47,10 +47,10 @@ def _commits_for_real(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _empty_our_tables(request):
+def _empty_our_tables(request, django_db_blocker):
     yield
     if _commits_for_real(request):
-        with connection.cursor() as cursor:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
             for table in OUR_TABLES:
                 cursor.execute(f"DELETE FROM {table}")
 

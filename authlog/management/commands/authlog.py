@@ -13,7 +13,10 @@ class Command(BaseCommand):
     help = "Show sign-in, sign-out and failed sign-in events, newest first."
 
     def add_arguments(self, parser):
-        parser.add_argument("--user", help="Only events of this username (any case or width).")
+        parser.add_argument(
+            "--user",
+            help='Only events of this username (any case or width), or an "unknown:..." pseudonym.',
+        )
         parser.add_argument("--type", dest="event_type", help="login, logout or login_failed.")
         parser.add_argument("--ip", help="Only events from this IP address.")
         parser.add_argument("--since", help="Only events at or after this ISO 8601 time (UTC if no offset).")
