@@ -4,9 +4,12 @@ One flow for the login view and for registration. The order follows
 django.contrib.auth.login(): the previous user's logout is written before
 its session is flushed (so we still know who it was), the session key is
 rotated (a planted session id is dead afterwards), then the CSRF token.
+Every attempt is first reserved on guard's throttle counters, before the
+hasher runs (guard/throttle.py): this is the one path that checks passwords.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -23,6 +26,8 @@ from accounts.usernames import normalise_username
 from authlog import events
 from authlog.cleaning import has_unsafe_characters
 from authlog.request_info import client_ip, raw_user_agent
+from guard import throttle
+from guard.devices import DeviceCookie
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,7 @@ logger = logging.getLogger(__name__)
 class Outcome(Enum):
     SIGNED_IN = "signed_in"
     FAILED = "failed"
+    THROTTLED = "throttled"
     UNAVAILABLE = "unavailable"
 
 
@@ -40,6 +46,9 @@ class SignInResult:
     outcome: Outcome
     user: User | None = None
     reason: str | None = None
+    # THROTTLED: seconds until the lockout ends (Retry-After); SIGNED_IN: the browser's device cookie.
+    retry_after: int = 0
+    device_cookie: DeviceCookie | None = None
 
 
 def end_current_session(request: HttpRequest, *, ip_address: str | None) -> None:
@@ -62,11 +71,14 @@ def end_current_session(request: HttpRequest, *, ip_address: str | None) -> None
     request.auth.forget()
 
 
-def start_session(request: HttpRequest, user: User) -> None:
+def start_session(
+    request: HttpRequest, user: User, *, in_transaction: Callable[[], None] | None = None
+) -> None:
     """Sign `user` in on this request and record the login, in one transaction.
 
     Raise DatabaseError if anything cannot be written; the request's session is
-    then exactly what it was before.
+    then exactly what it was before. `in_transaction` runs last inside that
+    transaction (the throttle's bookkeeping: one commit, not two).
     """
     ip_address = client_ip(request)
     original_key = request.session.session_key
@@ -89,6 +101,8 @@ def start_session(request: HttpRequest, user: User) -> None:
                 session_key=request.session.session_key,
             )
             store.record_last_login(user_id=user.id)
+            if in_transaction is not None:
+                in_transaction()
     except DatabaseError:
         # Rolled back: put back the session the browser came with, untouched.
         request.session = session_store(original_key)
@@ -122,6 +136,25 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
     looked_up = username_fits and not has_unsafe_characters(normalised)
     try:
         user = store.user_by_normalised_username(username_normalised=normalised) if looked_up else None
+        # Reserve the attempt on its counters *before* the hasher runs: concurrent
+        # guesses cannot pass the limit between a check and an increment (case 39b).
+        attempt = throttle.reserve_attempt(
+            request, username=normalised, user=user, ip_address=ip_address
+        )
+        if not attempt.allowed:
+            # Refused before the password is read, right or wrong (case 38), and
+            # answered alike for every name, real or not (cases 31, 33).
+            events.record_failed_login(
+                attempted_username=normalised,
+                user_id=user.id if user else None,
+                reason=events.THROTTLED,
+                ip_address=ip_address,
+                user_agent=raw_user_agent(request),
+            )
+            throttle.attempt_refused(attempt, user=user)
+            return SignInResult(
+                Outcome.THROTTLED, reason=events.THROTTLED, retry_after=attempt.retry_after
+            )
         password_ok = _verify(user, password, usable_input=password_fits)
         if user is None:
             reason = events.UNKNOWN_USER if username_fits else events.INPUT_TOO_LONG
@@ -137,8 +170,14 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
             # Checked after the password, and answered like a wrong one (CVE-2018-6188).
             reason = events.INACTIVE_USER
         else:
-            start_session(request, user)
-            return SignInResult(Outcome.SIGNED_IN, user=user)
+            start_session(
+                request,
+                user,
+                # Raises no database error: a failure of its own is logged, and the login stands.
+                in_transaction=lambda: throttle.attempt_succeeded(attempt, request=request, user=user),
+            )
+            cookie = throttle.device_cookie_for(attempt, user=user)
+            return SignInResult(Outcome.SIGNED_IN, user=user, device_cookie=cookie)
         events.record_failed_login(
             attempted_username=normalised,
             user_id=user.id if user else None,
@@ -146,6 +185,7 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
             ip_address=ip_address,
             user_agent=raw_user_agent(request),
         )
+        throttle.attempt_failed(attempt, user=user)
         return SignInResult(Outcome.FAILED, reason=reason)
     except DatabaseError as error:
         logger.error("sign-in refused, the trail cannot be written: %s", type(error).__name__)

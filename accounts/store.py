@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
-from config.dbtime import as_utc
+from config.dbtime import as_utc, to_db_time
 
 _COLUMNS = (
     "id, username, email, password_hash, is_admin, is_active, created_at, last_login_at"
@@ -117,3 +117,99 @@ def usernames_by_ids(*, user_ids: set[int]) -> dict[int, str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, username FROM users WHERE id IN ({placeholders})", ids)
         return dict(cursor.fetchall())
+
+
+def tombstone_user(*, user_id: int, pseudonym: str, password_hash: str) -> bool:
+    """Replace a deleted user's name, e-mail and password by a pseudonym; keep the row.
+
+    The row stays because the trail's events point at it (login_logs.user_id
+    is NOT NULL); nothing personal is left in it. Return whether it existed.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE users SET username = %s, username_normalised = %s, email = NULL,"
+            " password_hash = %s, is_admin = %s, is_active = %s, last_login_at = NULL"
+            " WHERE id = %s",
+            [pseudonym, pseudonym, password_hash, False, False, user_id],
+        )
+        return cursor.rowcount == 1
+
+
+# --- Sessions (`user_sessions`, the table of accounts/session_engine.py) -------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A live session of a user; the key stays out of repr (it is a bearer credential)."""
+
+    session_key: str = field(repr=False)
+    session_ref: str | None
+    user_id: int
+    session_data: str = field(repr=False)
+    expire_date: datetime
+
+
+def _session_row(row: tuple) -> SessionRow:
+    return SessionRow(
+        session_key=row[0],
+        session_ref=row[1],
+        user_id=row[2],
+        session_data=row[3],
+        expire_date=as_utc(row[4]),
+    )
+
+
+def sessions_of_user(*, user_id: int, now: datetime) -> list[SessionRow]:
+    """Return the unexpired session rows of a user, the longest-lived first."""
+    # uses user_sessions_user_expiry
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT session_key, session_ref, user_id, session_data, expire_date"
+            " FROM user_sessions WHERE user_id = %s AND expire_date > %s"
+            " ORDER BY expire_date DESC",
+            [user_id, to_db_time(now)],
+        )
+        return [_session_row(row) for row in cursor.fetchall()]
+
+
+def recent_sessions(*, now: datetime, limit: int) -> list[SessionRow]:
+    """Return the unexpired sessions of signed-in users, the most recently saved first."""
+    # uses the expire_date index (Django's); a session's expiry is set when it is saved
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT session_key, session_ref, user_id, session_data, expire_date"
+            " FROM user_sessions WHERE expire_date > %s AND user_id IS NOT NULL"
+            " ORDER BY expire_date DESC LIMIT %s",
+            [to_db_time(now), limit],
+        )
+        return [_session_row(row) for row in cursor.fetchall()]
+
+
+def count_sessions(*, now: datetime) -> int:
+    """Return how many unexpired sessions belong to signed-in users."""
+    # uses the expire_date index (Django's)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM user_sessions WHERE expire_date > %s AND user_id IS NOT NULL",
+            [to_db_time(now)],
+        )
+        return cursor.fetchone()[0]
+
+
+def delete_sessions_of_user(*, user_id: int, session_keys: list[str]) -> list[str]:
+    """Delete these sessions if they still belong to the user; return the keys really deleted.
+
+    The caller writes one logout event per returned key, so a session that
+    another request ended a moment earlier gets no second logout.
+    """
+    if not session_keys:
+        return []
+    placeholders = ", ".join(["%s"] * len(session_keys))
+    # uses the primary key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM user_sessions WHERE user_id = %s AND session_key IN ({placeholders})"
+            " RETURNING session_key",
+            [user_id, *session_keys],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -19,6 +19,8 @@ from accounts.signin import Outcome, sign_in, start_session
 from accounts.signout import sign_out
 from authlog.history import search_events
 from authlog.store import EventFilter
+from guard.devices import set_device_cookie
+from guard.views import throttled_response
 
 GENERIC_FAILURE = "Enter a correct username and password."
 # Echoed back into the form at most this long: a megabyte of input is not a megabyte of page.
@@ -58,7 +60,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if username and password:
         result = sign_in(request, username=username, password=password)
         if result.outcome is Outcome.SIGNED_IN:
-            return HttpResponseRedirect(safe_next(request, next_url))
+            response = HttpResponseRedirect(safe_next(request, next_url))
+            set_device_cookie(response, result.device_cookie)
+            return response
+        if result.outcome is Outcome.THROTTLED:
+            return throttled_response(request, retry_after=result.retry_after)
         if result.outcome is Outcome.UNAVAILABLE:
             return render_unavailable(request)
     context = {"username": username[:_ECHO_MAX], "next": next_url[:2000], "error": GENERIC_FAILURE}

@@ -24,3 +24,90 @@ def check_trusted_proxies(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# The trail's tamper evidence, retention and privacy (issue 6).
+MIN_CHAIN_KEY_LENGTH = 32
+
+
+@register(Tags.security)
+def check_chain_key(app_configs, **kwargs):
+    from django.conf import settings
+
+    key = authlog_settings.CHAIN_KEY
+    if key and len(key) < MIN_CHAIN_KEY_LENGTH:
+        return [
+            Error(
+                f"AUTHLOG_CHAIN_KEY has {len(key)} characters: a short key can be guessed, and "
+                "whoever has it can re-forge every hash of the trail.",
+                hint=f"Use at least {MIN_CHAIN_KEY_LENGTH} random characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'.",
+                id="authlog.E002",
+            )
+        ]
+    if not key and not settings.DEBUG:
+        return [
+            Warning(
+                "AUTHLOG_CHAIN_KEY is not set: the trail's hash chain is keyed by a key derived "
+                "from SECRET_KEY, so rotating SECRET_KEY makes every existing entry fail "
+                "`authlog verify`, and anyone who learns SECRET_KEY can re-forge the chain.",
+                hint="Set AUTHLOG_CHAIN_KEY to its own random value, kept out of the database "
+                "and its backups, before the first event is written.",
+                id="authlog.W002",
+            )
+        ]
+    return []
+
+
+def _is_days(value) -> bool:
+    return value is None or (type(value) is int and value > 0)
+
+
+@register()
+def check_retention(app_configs, **kwargs):
+    from authlog.trail import TRAIL_KIND, default_retention_days
+
+    errors = []
+    configured = authlog_settings.RETENTION_DAYS
+    if not isinstance(configured, dict):
+        return [Error("AUTHLOG RETENTION_DAYS must be a dict of kind: days.", id="authlog.E003")]
+    defaults = default_retention_days()
+    unknown = sorted(set(configured) - set(defaults))
+    if unknown:
+        errors.append(
+            Error(
+                f"AUTHLOG RETENTION_DAYS has unknown kinds {unknown}: those settings do nothing.",
+                hint=f"Known kinds: {sorted(defaults)}.",
+                id="authlog.E003",
+            )
+        )
+    merged = {**defaults, **configured}
+    bad = sorted(kind for kind, days in merged.items() if not _is_days(days))
+    if bad:
+        errors.append(
+            Error(
+                f"AUTHLOG RETENTION_DAYS for {bad} must be a whole number of days above 0, or None.",
+                id="authlog.E003",
+            )
+        )
+        return errors
+    trail_days = merged[TRAIL_KIND]
+    longest = [days for kind, days in merged.items() if kind != TRAIL_KIND]
+    if trail_days is not None and any(days is None or days > trail_days for days in longest):
+        errors.append(
+            Error(
+                f"AUTHLOG RETENTION_DAYS['{TRAIL_KIND}'] is shorter than another kind's: the "
+                "records of prunes and anonymisations would go while events they explain remain, "
+                "and `authlog verify` would report those events as tampered with.",
+                hint=f"Keep '{TRAIL_KIND}' at least as long as the longest other kind.",
+                id="authlog.E004",
+            )
+        )
+    if not _is_days(authlog_settings.ANONYMISE_IPS_AFTER_DAYS):
+        errors.append(
+            Error(
+                "AUTHLOG ANONYMISE_IPS_AFTER_DAYS must be a whole number of days above 0, or None.",
+                id="authlog.E005",
+            )
+        )
+    return errors

@@ -30,14 +30,17 @@ def clean_text(value: str | None, *, max_length: int) -> str | None:
     if value is None:
         return None
     head = value[: max_length * 4]
-    cleaned = "".join(char for char in head if not _is_unsafe(char)).strip()
+    # isprintable() is False for every character we remove (and for a few
+    # harmless ones), so printable text, the usual case, skips the scan.
+    cleaned = head if head.isprintable() else "".join(c for c in head if not _is_unsafe(c))
+    cleaned = cleaned.strip()
     # Strip again after the cut, which can leave white space at the end.
     return cleaned[:max_length].rstrip() or None
 
 
 def has_unsafe_characters(value: str) -> bool:
     """Return whether `value` holds any character that `clean_text` would remove."""
-    return any(_is_unsafe(char) for char in value)
+    return not value.isprintable() and any(_is_unsafe(char) for char in value)
 
 
 def escape_text(value: str) -> str:

@@ -10,13 +10,13 @@ emitted after the commit, so a process killed between the two loses the line
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 
-from authlog import store
+from authlog import aggregates, store, trail
 from authlog.cleaning import clean_text
 from authlog.conf import authlog_settings
 from authlog.user_agent import summarise_user_agent
@@ -29,7 +29,10 @@ BAD_PASSWORD = "bad_password"
 INACTIVE_USER = "inactive_user"
 UNUSABLE_PASSWORD = "unusable_password"
 INPUT_TOO_LONG = "input_too_long"
-FAILURE_REASONS = (UNKNOWN_USER, BAD_PASSWORD, INACTIVE_USER, UNUSABLE_PASSWORD, INPUT_TOO_LONG)
+THROTTLED = "throttled"  # refused by guard.throttle before the password was checked
+FAILURE_REASONS = (
+    UNKNOWN_USER, BAD_PASSWORD, INACTIVE_USER, UNUSABLE_PASSWORD, INPUT_TOO_LONG, THROTTLED
+)
 UNKNOWN_NAME_PREFIX = "unknown:"
 
 
@@ -52,7 +55,8 @@ class AuthEvent:
 
     def as_record(self) -> dict:
         """Return the event as a JSON-ready dict with an ISO 8601 UTC timestamp."""
-        record = asdict(self)
+        # A shallow dict: asdict() deep-copies every field, on the sign-in path.
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
         record["timestamp"] = (
             self.timestamp.isoformat().replace("+00:00", "Z") if self.timestamp else None
         )
@@ -144,6 +148,12 @@ def _written(event: AuthEvent) -> AuthEvent:
     Every step that must stand or fall with the event goes here; the JSON line
     waits for the commit, so it never describes a rolled-back event.
     """
+    # Tamper evidence (issue 6): a seq and a keyed hash linking the event to the
+    # one before it. First, so the chain's head lock is always taken before any
+    # other lock of this step: two transactions then cannot deadlock here.
+    trail.chain_event(event)
+    # The dashboard's chart counts (issue 4): a rolled-back event is not counted.
+    aggregates.count_event(event)
     transaction.on_commit(lambda: emit_event_line(event))
     return event
 

@@ -17,6 +17,8 @@ RECORD_FIELDS = (
 # and Google Sheets (OWASP "CSV injection"); a leading quote neutralises it.
 # LF joins OWASP's CR; Excel with an East Asian IME also takes the fullwidth signs.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Every prefix is one character: a set lookup of the first one is the fast test.
+_FORMULA_FIRST = frozenset(_FORMULA_PREFIXES)
 # Escaped in JSON so that a record pasted into a <script> block cannot close it.
 _HTML_SIGNIFICANT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -30,7 +32,7 @@ def export_record(event: AuthEvent) -> dict:
 def csv_cell(value: object) -> str:
     """Return a value as CSV text that no spreadsheet will evaluate."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
 class _Echo:
@@ -40,11 +42,15 @@ class _Echo:
 
 def csv_lines(events: Iterable[AuthEvent]) -> Iterator[str]:
     """Yield the CSV header and one quoted line per event (RFC 4180, every field quoted)."""
+    return csv_value_lines(tuple(export_record(event).values()) for event in events)
+
+
+def csv_value_lines(rows: Iterable[tuple]) -> Iterator[str]:
+    """Yield the CSV header and one quoted line per record given as values in RECORD_FIELDS order."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     yield writer.writerow(RECORD_FIELDS)
-    for event in events:
-        record = export_record(event)
-        yield writer.writerow([csv_cell(record[name]) for name in RECORD_FIELDS])
+    for row in rows:
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 def json_text(events: Iterable[AuthEvent]) -> str:
@@ -66,3 +72,33 @@ def table_lines(events: list[AuthEvent]) -> Iterator[str]:
     yield "  ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True)).rstrip()
     for row in rows:
         yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+
+
+def json_value_chunks(rows: Iterable[tuple], *, batch: int = 1000) -> Iterator[str]:
+    """Yield a JSON list of records piece by piece (one record a line), for a streamed export.
+
+    Each row holds the values of RECORD_FIELDS in order. The records and
+    escaping are json_text's; only the white space differs.
+    """
+    yield "["
+    separator = "\n"
+    pending: list[str] = []
+    for row in rows:
+        pending.append(separator + json.dumps(dict(zip(RECORD_FIELDS, row, strict=True)), ensure_ascii=True))
+        separator = ",\n"
+        if len(pending) >= batch:
+            yield "".join(pending).translate(_HTML_SIGNIFICANT)
+            pending = []
+    yield ("".join(pending) + "\n]\n").translate(_HTML_SIGNIFICANT)
+
+
+def batched(lines: Iterable[str], *, size: int = 500) -> Iterator[str]:
+    """Join lines into chunks of `size`, so a streamed response is not one write per line."""
+    pending: list[str] = []
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= size:
+            yield "".join(pending)
+            pending = []
+    if pending:
+        yield "".join(pending)

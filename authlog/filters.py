@@ -11,9 +11,16 @@ from datetime import UTC, datetime
 
 from accounts import store as accounts_store
 from accounts.usernames import normalise_username, username_problem
+from authlog.cleaning import has_unsafe_characters
 from authlog.client_ip import parse_address
 from authlog.events import UNKNOWN_NAME_PREFIX, unknown_name_pseudonym
+from authlog.networks import parse_network
 from authlog.store import EVENT_TYPES, EventFilter
+from authlog.user_agent import BOT, DESKTOP, MOBILE, OTHER, TABLET
+
+DEVICES = (DESKTOP, MOBILE, TABLET, BOT, OTHER)
+# Browser and system names are short ("Chrome Mobile WebView 124.0"); searches longer than this are noise.
+MAX_AGENT_SEARCH = 64
 
 MAX_FILTER_TEXT = 256
 MIN_YEAR, MAX_YEAR = 1000, 9999
@@ -34,6 +41,9 @@ class FilterText:
     ip: str | None = None
     since: str | None = None
     until: str | None = None
+    browser: str | None = None
+    os: str | None = None
+    device: str | None = None
 
 
 def parse_timestamp(text: str, *, name: str) -> datetime:
@@ -71,12 +81,27 @@ def build_event_filter(text: FilterText) -> EventFilter:
     event_type = text.event_type or None
     if event_type is not None and event_type not in EVENT_TYPES:
         raise FilterError(f"type: expected one of {', '.join(EVENT_TYPES)}")
-    ip_address = None
-    if text.ip:
+    ip_address = ip_network = None
+    if text.ip and "/" in text.ip:
+        ip_network = parse_network(text.ip)
+        if ip_network is None:
+            raise FilterError("ip: expected an IPv4 or IPv6 address, or a network such as 203.0.113.0/24")
+        if ip_network.num_addresses == 1:
+            ip_address, ip_network = str(ip_network.network_address), None
+    elif text.ip:
         address = parse_address(text.ip)
         if address is None:
-            raise FilterError("ip: expected an IPv4 or IPv6 address")
+            raise FilterError("ip: expected an IPv4 or IPv6 address, or a network such as 203.0.113.0/24")
         ip_address = str(address)
+    device = text.device or None
+    if device is not None and device not in DEVICES:
+        raise FilterError(f"device: expected one of {', '.join(DEVICES)}")
+    agent_searches = {}
+    for name in ("browser", "os"):
+        value = (getattr(text, name) or "").strip()
+        if len(value) > MAX_AGENT_SEARCH or has_unsafe_characters(value):
+            raise FilterError(f"{name}: at most {MAX_AGENT_SEARCH} printable characters")
+        agent_searches[name] = value or None
     since = parse_timestamp(text.since, name="since") if text.since else None
     until = parse_timestamp(text.until, name="until") if text.until else None
     if since and until and since >= until:
@@ -107,4 +132,7 @@ def build_event_filter(text: FilterText) -> EventFilter:
         ip_address=ip_address,
         since=since,
         until=until,
+        ip_network=ip_network,
+        device=device,
+        **agent_searches,
     )

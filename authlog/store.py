@@ -1,10 +1,15 @@
-"""Every SQL statement on `login_logs` and `failed_logins`; nothing else writes SQL against them."""
+"""Every SQL statement on authlog's tables (the trail, its chain, the counts); nothing else writes SQL against them."""
 
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
+from authlog.client_ip import IPNetwork
+from authlog.networks import network_key_range
 from config.dbtime import as_utc, to_db_time
 
 LOGIN, LOGOUT, LOGIN_FAILED = "login", "logout", "login_failed"
@@ -39,6 +44,10 @@ class EventFilter:
     ip_address: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    ip_network: IPNetwork | None = None
+    browser: str | None = None
+    os: str | None = None
+    device: str | None = None
 
 
 def insert_login_event(
@@ -87,16 +96,6 @@ def insert_failed_login(
     return row_id, as_utc(timestamp)
 
 
-_LOGIN_LOGS_SELECT = (
-    "SELECT id, event_type, user_id, NULL AS attempted_username, ip_address, user_agent,"
-    " browser, os, device, timestamp, NULL AS reason, session_ref FROM login_logs"
-)
-_FAILED_LOGINS_SELECT = (
-    "SELECT id, 'login_failed' AS event_type, user_id, attempted_username, ip_address,"
-    " user_agent, browser, os, device, timestamp, reason, NULL AS session_ref FROM failed_logins"
-)
-
-
 def _where(conditions: list[str]) -> str:
     return (" WHERE " + " AND ".join(conditions)) if conditions else ""
 
@@ -112,7 +111,27 @@ def _common_conditions(event_filter: EventFilter, params: list) -> list[str]:
     if event_filter.until is not None:
         conditions.append("timestamp < %s")
         params.append(to_db_time(event_filter.until))
+    if event_filter.ip_network is not None:
+        # uses ip_keys_key: the network is one range of sortable keys (authlog/networks.py)
+        conditions.append(
+            "ip_address IN (SELECT ip_address FROM ip_keys WHERE ip_key BETWEEN %s AND %s)"
+        )
+        params.extend(network_key_range(event_filter.ip_network))
+    for column in ("browser", "os"):
+        text = getattr(event_filter, column)
+        if text is not None:
+            # Case-insensitive "contains"; the person's text is matched literally.
+            conditions.append(f"LOWER({column}) LIKE %s ESCAPE '\\'")
+            params.append("%" + like_escape(text.lower()) + "%")
+    if event_filter.device is not None:
+        conditions.append("device = %s")
+        params.append(event_filter.device)
     return conditions
+
+
+def like_escape(text: str) -> str:
+    """Return `text` with LIKE's wildcards and its escape character taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def recent_events(*, event_filter: EventFilter, limit: int) -> list[StoredEvent]:
@@ -121,9 +140,650 @@ def recent_events(*, event_filter: EventFilter, limit: int) -> list[StoredEvent]
     # when those filters are set; each branch is limited before the merge.
     branches: list[str] = []
     params: list = []
+    for kind, alias in ((KIND_LOGIN_LOGS, "logins"), (KIND_FAILED_LOGINS, "failures")):
+        conditions = _branch_conditions(kind, event_filter, params)
+        if conditions is None:
+            continue
+        branches.append(
+            f"SELECT * FROM ({_branch_select(kind)}{_where(conditions)}"
+            f" ORDER BY timestamp DESC, id DESC LIMIT %s) AS {alias}"
+        )
+        params.append(limit)
+    if not branches:
+        return []
+    sql = (
+        "SELECT * FROM (" + " UNION ALL ".join(branches) + ") AS events"
+        # The timeline's order (time, kind, id): failures before sign-ins of the same instant.
+        " ORDER BY time_key DESC, CASE WHEN event_type = 'login_failed' THEN 2 ELSE 1 END DESC,"
+        " id DESC LIMIT %s"
+    )
+    params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_stored_event(row) for row in rows]
+
+
+# --- The trail's hash chain, checkpoints, operations and verifications (issue 6) ------
+# Tables of authlog/migrations/0003_trail_chain.py. Table and column names come
+# from the chained-table specs in authlog/trail.py (code, never input) and are
+# checked against _IDENTIFIER before they reach SQL.
+_IDENTIFIER = re.compile(r"[a-z_]{1,40}\Z")
+_CHAIN_COLUMNS = (
+    "seq, event_table, event_id, kind, {time}, ip_salt, ip_digest, name_digest,"
+    " content_digest, entry_hash"
+)
+
+
+def _identifiers(*names: str) -> None:
+    for name in names:
+        if not _IDENTIFIER.match(name):
+            raise ValueError(f"not a table or column name: {name!r}")
+
+
+def _read_time(column: str) -> str:
+    # SQLite keeps our times as text: reading them as text and parsing them with
+    # datetime.fromisoformat is several times faster than Django's converter.
+    return f"CAST({column} AS TEXT)" if connection.vendor == "sqlite" else column
+
+
+def _placeholders(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """Run the block's reads on one consistent snapshot of the database, writing nothing.
+
+    `authlog verify` reads the chain in many statements while events keep
+    arriving; one snapshot keeps a prune or an anonymisation that commits
+    meanwhile from looking like tampering. PostgreSQL: a REPEATABLE READ,
+    READ ONLY transaction. SQLite: a deferred transaction, which in WAL mode
+    reads one snapshot and never blocks a writer (Django's atomic would BEGIN
+    IMMEDIATE and take the write lock). Inside a transaction already, the
+    block simply runs in it.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """A row of `trail_chain`: one event's place in the chain and what its hash commits to."""
+
+    seq: int
+    event_table: str
+    event_id: int
+    kind: str
+    event_time: datetime | None
+    ip_salt: str | None
+    ip_digest: str | None
+    name_digest: str | None
+    content_digest: str
+    entry_hash: str
+
+
+def _chain_entry(row: tuple) -> ChainEntry:
+    return ChainEntry(row[0], row[1], row[2], row[3], as_utc(row[4]), *row[5:])
+
+
+def _locked_head(cursor, genesis_hash: str) -> tuple[int, str]:
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"SELECT seq, entry_hash FROM trail_head WHERE id = 1{lock}")
+    row = cursor.fetchone()
+    if row is not None:
+        return row[0], row[1]
+    # The head row is gone (emptied by hand): rebuild it from the chain's last entry.
+    cursor.execute("SELECT seq, entry_hash FROM trail_chain ORDER BY seq DESC LIMIT 1")
+    last = cursor.fetchone() or (0, genesis_hash)
+    cursor.execute(
+        "INSERT INTO trail_head (id, seq, entry_hash) VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING",
+        list(last),
+    )
+    cursor.execute(f"SELECT seq, entry_hash FROM trail_head WHERE id = 1{lock}")
+    row = cursor.fetchone()
+    return row[0], row[1]
+
+
+def lock_chain_head(*, genesis_hash: str) -> tuple[int, str]:
+    """Return the chain's last (seq, entry_hash), locked until this transaction ends.
+
+    Appends are serialised here, so two writers can never give out one seq:
+    on PostgreSQL by the row lock (SELECT ... FOR UPDATE); on SQLite by the
+    IMMEDIATE transaction the caller is in, which already holds the only write lock.
+    """
+    with connection.cursor() as cursor:
+        return _locked_head(cursor, genesis_hash)
+
+
+_INSERT_ENTRY = (
+    "INSERT INTO trail_chain (seq, event_table, event_id, kind, event_time, ip_salt,"
+    " ip_digest, name_digest, content_digest, entry_hash)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _entry_params(e: ChainEntry) -> list:
+    return [
+        e.seq, e.event_table, e.event_id, e.kind,
+        to_db_time(e.event_time) if e.event_time is not None else None,
+        e.ip_salt, e.ip_digest, e.name_digest, e.content_digest, e.entry_hash,
+    ]
+
+
+def _insert_entries(cursor, entries: Sequence[ChainEntry]) -> None:
+    last = entries[-1]
+    if connection.vendor == "postgresql" and len(entries) == 1:
+        # One round trip for the common case: the head moves in the same statement.
+        cursor.execute(
+            "WITH head AS (UPDATE trail_head SET seq = %s, entry_hash = %s WHERE id = 1) "
+            + _INSERT_ENTRY,
+            [last.seq, last.entry_hash, *_entry_params(last)],
+        )
+        return
+    cursor.executemany(_INSERT_ENTRY, [_entry_params(e) for e in entries])
+    cursor.execute(
+        "UPDATE trail_head SET seq = %s, entry_hash = %s WHERE id = 1", [last.seq, last.entry_hash]
+    )
+
+
+def append_chain_entries(entries: Sequence[ChainEntry]) -> None:
+    """Insert consecutive chain entries and move the head to the last; the head must be locked."""
+    if entries:
+        with connection.cursor() as cursor:
+            _insert_entries(cursor, entries)
+
+
+def append_chain_entry(*, seal: Callable[[int, str], ChainEntry], genesis_hash: str) -> ChainEntry:
+    """Lock the head, make the next entry with `seal(seq, prev_hash)`, insert it, move the head.
+
+    The path every event takes: one cursor, two statements on PostgreSQL
+    (the locking SELECT, then the INSERT that also moves the head), three on SQLite.
+    """
+    with connection.cursor() as cursor:
+        seq, prev_hash = _locked_head(cursor, genesis_hash)
+        entry = seal(seq + 1, prev_hash)
+        _insert_entries(cursor, [entry])
+    return entry
+
+
+def chain_head() -> tuple[int, str] | None:
+    """Return the head row's (seq, entry_hash), or None if it is missing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq, entry_hash FROM trail_head WHERE id = 1")
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def chain_bounds() -> tuple[int | None, int | None]:
+    """Return the first and last seq of the chain table (None, None when it is empty)."""
+    # uses the primary key at both ends
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(seq), MAX(seq) FROM trail_chain")
+        first, last = cursor.fetchone()
+    return first, last
+
+
+def chain_entries(*, after_seq: int, through_seq: int, limit: int) -> list[ChainEntry]:
+    """Return up to `limit` chain entries after `after_seq` and up to `through_seq`, in seq order."""
+    # uses the primary key (keyset page). No upper bound in the SQL: with one,
+    # PostgreSQL's estimate for a two-sided range on a table without fresh
+    # statistics chose a bitmap scan and sorted the whole rest of the chain for
+    # every page; ORDER BY seq LIMIT n reads n entries off the index.
+    columns = _CHAIN_COLUMNS.format(time=_read_time("event_time"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM trail_chain WHERE seq > %s ORDER BY seq LIMIT %s",
+            [after_seq, limit],
+        )
+        rows = cursor.fetchall()
+    return [_chain_entry(row) for row in rows if row[0] <= through_seq]
+
+
+def chain_entry(*, seq: int) -> ChainEntry | None:
+    """Return the chain entry `seq`, or None."""
+    columns = _CHAIN_COLUMNS.format(time=_read_time("event_time"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM trail_chain WHERE seq = %s", [seq])
+        row = cursor.fetchone()
+    return _chain_entry(row) if row else None
+
+
+def chained_rows(*, table: str, columns: Sequence[str], time_column: str, ids: Sequence[int]) -> dict[int, tuple]:
+    """Return {id: row} of the events with these ids, `columns` in order (id first)."""
+    _identifiers(table, time_column, *columns)
+    if not ids:
+        return {}
+    selected = ", ".join(_read_time(c) if c == time_column else c for c in columns)
+    # uses the primary key
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {selected} FROM {table} WHERE id IN ({_placeholders(ids)})", list(ids))
+        return {row[0]: row for row in cursor.fetchall()}
+
+
+def unchained_events(*, table: str, time_column: str, after_seq: int) -> Iterator[tuple[int, datetime | None]]:
+    """Yield (id, time) of the events that have no chain entry after `after_seq`, by id."""
+    _identifiers(table, time_column)
+    # uses trail_chain's UNIQUE (event_table, event_id) once per event: a full
+    # scan of the event table, streamed.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.id, {_read_time('e.' + time_column)}"
+            f" FROM {table} e WHERE NOT EXISTS (SELECT 1 FROM trail_chain c"
+            " WHERE c.event_table = %s AND c.event_id = e.id AND c.seq > %s) ORDER BY e.id",
+            [table, after_seq],
+        )
+        while rows := cursor.fetchmany(2000):
+            for event_id, time in rows:
+                yield event_id, as_utc(time)
+
+
+def seq_before_event(*, table: str, event_id: int) -> int | None:
+    """Return the seq of the chained event of `table` with the next lower id, or None."""
+    # uses trail_chain's UNIQUE (event_table, event_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq FROM trail_chain WHERE event_table = %s AND event_id < %s"
+            " ORDER BY event_id DESC LIMIT 1",
+            [table, event_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def chained_operations() -> list[tuple[int, str, str | None, str, datetime | None]]:
+    """Return (seq, action, subject, detail, time) of every chained trail operation, by seq."""
+    # trail_operations is small: one row per prune, anonymisation or user deletion.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.seq, o.action, o.subject, o.detail, {_read_time('o.timestamp')}"
+            " FROM trail_operations o JOIN trail_chain c"
+            " ON c.event_table = 'trail_operations' AND c.event_id = o.id ORDER BY c.seq"
+        )
+        return [(seq, action, subject, detail, as_utc(time)) for seq, action, subject, detail, time in cursor.fetchall()]
+
+
+def insert_trail_operation(*, action: str, subject: str | None, detail: str) -> tuple[int, datetime]:
+    """Insert one row of `trail_operations`; return its id and database timestamp."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO trail_operations (action, subject, detail) VALUES (%s, %s, %s)"
+            " RETURNING id, timestamp",
+            [action, subject, detail],
+        )
+        row_id, timestamp = cursor.fetchone()
+    return row_id, as_utc(timestamp)
+
+
+def last_operation_time(*, action: str) -> datetime | None:
+    """Return when the newest operation of this kind was recorded."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(timestamp) FROM trail_operations WHERE action = %s", [action])
+        (time,) = cursor.fetchone()
+    return as_utc(time)
+
+
+def insert_checkpoint(*, kind: str, seq: int, document: str) -> None:
+    """Store a signed checkpoint document."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO trail_checkpoints (kind, seq, document) VALUES (%s, %s, %s)",
+            [kind, seq, document],
+        )
+
+
+def checkpoint_documents(*, kind: str) -> list[tuple[int, str]]:
+    """Return (seq, document) of the stored checkpoints of a kind, by seq."""
+    # uses trail_checkpoints_kind_seq
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, document FROM trail_checkpoints WHERE kind = %s ORDER BY seq, id", [kind]
+        )
+        return cursor.fetchall()
+
+
+def latest_checkpoint_document() -> tuple[str, datetime] | None:
+    """Return the newest stored checkpoint of either kind and when it was stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT document, created_at FROM trail_checkpoints ORDER BY id DESC LIMIT 1"
+        )
+        row = cursor.fetchone()
+    return (row[0], as_utc(row[1])) if row else None
+
+
+@dataclass(frozen=True)
+class VerificationRow:
+    """A row of `trail_verifications`: the outcome of one `authlog verify` run."""
+
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    from_seq: int
+    head_seq: int
+    head_hash: str
+    checked: int
+    problems: int
+    first_problem: str | None
+
+
+def insert_verification(row: VerificationRow) -> None:
+    """Record the outcome of a verification run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO trail_verifications (started_at, finished_at, ok, from_seq, head_seq,"
+            " head_hash, checked, problems, first_problem)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                to_db_time(row.started_at), to_db_time(row.finished_at), row.ok, row.from_seq,
+                row.head_seq, row.head_hash, row.checked, row.problems, row.first_problem,
+            ],
+        )
+
+
+def latest_verification() -> VerificationRow | None:
+    """Return the newest verification run, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT started_at, finished_at, ok, from_seq, head_seq, head_hash, checked,"
+            " problems, first_problem FROM trail_verifications ORDER BY id DESC LIMIT 1"
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return VerificationRow(as_utc(row[0]), as_utc(row[1]), bool(row[2]), *row[3:])
+
+
+# Retention and privacy (authlog/retention.py): every statement touches one batch.
+
+
+def expired_event_ids(
+    *,
+    table: str,
+    time_column: str,
+    kind_column: str | None,
+    kind: str | None,
+    before: datetime,
+    through_seq: int,
+    limit: int,
+) -> list[int]:
+    """Return up to `limit` ids of chained events of `kind` older than `before`, oldest first.
+
+    Only events chained at or before `through_seq` are returned: a prune
+    removes exactly what its recorded rule covers (a row that is not in the
+    chain is left for `authlog verify` to report).
+    """
+    _identifiers(table, time_column, *([kind_column] if kind_column else []))
+    where, params = f"e.{time_column} < %s", [to_db_time(before)]
+    if kind_column:
+        where += f" AND e.{kind_column} = %s"
+        params.append(kind)
+    params.extend([table, through_seq, limit])
+    # uses <table>_timestamp (timestamp, id), then trail_chain's UNIQUE (event_table, event_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.id FROM {table} e WHERE {where} AND EXISTS (SELECT 1 FROM trail_chain c"
+            " WHERE c.event_table = %s AND c.event_id = e.id AND c.seq <= %s)"
+            f" ORDER BY e.{time_column}, e.id LIMIT %s",
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def count_expired_events(
+    *, table: str, time_column: str, kind_column: str | None, kind: str | None, before: datetime
+) -> int:
+    """Return how many events of `kind` are older than `before`."""
+    _identifiers(table, time_column, *([kind_column] if kind_column else []))
+    where, params = f"{time_column} < %s", [to_db_time(before)]
+    if kind_column:
+        where += f" AND {kind_column} = %s"
+        params.append(kind)
+    # uses <table>_timestamp (timestamp, id)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)
+        return cursor.fetchone()[0]
+
+
+def delete_events(*, table: str, ids: Sequence[int]) -> int:
+    """Delete these events; return how many rows went."""
+    _identifiers(table)
+    if not ids:
+        return 0
+    # uses the primary key
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({_placeholders(ids)})", list(ids))
+        return cursor.rowcount
+
+
+def forget_chain_digests(*, table: str, ids: Sequence[int]) -> None:
+    """Drop the salts and digests of events that are gone; their entries still verify."""
+    if not ids:
+        return
+    # uses trail_chain's UNIQUE (event_table, event_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE trail_chain SET ip_salt = NULL, ip_digest = NULL, name_digest = NULL"
+            f" WHERE event_table = %s AND event_id IN ({_placeholders(ids)})",
+            [table, *ids],
+        )
+
+
+def chain_prefix_entries(*, after_seq: int, limit: int) -> list[tuple[int, str, int]]:
+    """Return (seq, event_table, event_id) of the chain's entries after `after_seq`, by seq."""
+    # uses the primary key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, event_table, event_id FROM trail_chain WHERE seq > %s ORDER BY seq LIMIT %s",
+            [after_seq, limit],
+        )
+        return cursor.fetchall()
+
+
+def existing_event_ids(*, table: str, ids: Sequence[int]) -> set[int]:
+    """Return the ids among `ids` that still have a row in `table`."""
+    _identifiers(table)
+    if not ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id IN ({_placeholders(ids)})", list(ids))
+        return {row[0] for row in cursor.fetchall()}
+
+
+def delete_chain_prefix(*, through_seq: int, limit: int) -> int:
+    """Delete up to `limit` of the oldest chain entries with seq <= `through_seq`; return how many."""
+    # uses the primary key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM trail_chain WHERE seq IN (SELECT seq FROM trail_chain WHERE seq <= %s"
+            " ORDER BY seq LIMIT %s)",
+            [through_seq, limit],
+        )
+        return cursor.rowcount
+
+
+def ip_pending_entries(*, before: datetime, through_seq: int, limit: int) -> list[tuple[int, str, int]]:
+    """Return (seq, event_table, event_id) of entries whose full address is still kept, oldest first."""
+    # uses trail_chain_ip_pending (partial: only the entries that still have a salt)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, event_table, event_id FROM trail_chain WHERE ip_salt IS NOT NULL"
+            " AND event_time < %s AND seq <= %s ORDER BY event_time, seq LIMIT %s",
+            [to_db_time(before), through_seq, limit],
+        )
+        return cursor.fetchall()
+
+
+def count_ip_pending(*, before: datetime) -> int:
+    """Return how many chained events older than `before` still keep their full address."""
+    # uses trail_chain_ip_pending
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM trail_chain WHERE ip_salt IS NOT NULL AND event_time < %s",
+            [to_db_time(before)],
+        )
+        return cursor.fetchone()[0]
+
+
+def event_addresses(*, table: str, ip_column: str, ids: Sequence[int]) -> dict[int, str | None]:
+    """Return {id: address} of these events."""
+    _identifiers(table, ip_column)
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, {ip_column} FROM {table} WHERE id IN ({_placeholders(ids)})", list(ids)
+        )
+        return dict(cursor.fetchall())
+
+
+def replace_event_addresses(*, table: str, ip_column: str, addresses: Sequence[tuple[str | None, int]]) -> None:
+    """Set each event's address to the given (anonymised) value: [(address, id), ...]."""
+    _identifiers(table, ip_column)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {ip_column} = %s WHERE id = %s", list(addresses))
+
+
+def forget_ip_salts(*, seqs: Sequence[int]) -> None:
+    """Delete the salts of these entries: their address digests can no longer be tested."""
+    if not seqs:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE trail_chain SET ip_salt = NULL WHERE seq IN ({_placeholders(seqs)})", list(seqs)
+        )
+
+
+def chain_seqs_of_user(*, table: str, user_column: str, user_id: int) -> list[int]:
+    """Return the seqs of the chained events of one user in `table`, in order."""
+    _identifiers(table, user_column)
+    # uses <table>_user_timestamp, then trail_chain's UNIQUE (event_table, event_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.seq FROM {table} e JOIN trail_chain c ON c.event_table = %s"
+            f" AND c.event_id = e.id WHERE e.{user_column} = %s ORDER BY c.seq",
+            [table, user_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def event_ids_of_user(*, table: str, user_column: str, user_id: int) -> list[int]:
+    """Return the ids of one user's events in `table`."""
+    _identifiers(table, user_column)
+    # uses <table>_user_timestamp
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {user_column} = %s ORDER BY id", [user_id])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def rename_failed_attempts(*, user_id: int, name: str) -> int:
+    """Record a deleted user's failed sign-ins under `name`; return how many rows changed."""
+    # uses failed_logins_user_timestamp
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE failed_logins SET attempted_username = %s WHERE user_id = %s", [name, user_id]
+        )
+        return cursor.rowcount
+
+
+def unchained_event_page(
+    *, table: str, columns: Sequence[str], time_column: str, after: tuple | None, limit: int
+) -> list[tuple]:
+    """Return up to `limit` timed events without a chain entry, by (time, id).
+
+    Each row is `columns` in order followed by the time as the database keeps
+    it, which is the keyset cursor `after` of the next page.
+    """
+    _identifiers(table, time_column, *columns)
+    selected = ", ".join(
+        _read_time(f"e.{c}") if c == time_column else f"e.{c}" for c in columns
+    )
+    raw_time = _read_time(f"e.{time_column}")
+    conditions = [
+        f"e.{time_column} IS NOT NULL",
+        "NOT EXISTS (SELECT 1 FROM trail_chain c WHERE c.event_table = %s AND c.event_id = e.id)",
+    ]
+    params: list = [table]
+    if after is not None:
+        # A row comparison: both databases read it as a range of the (timestamp, id) index.
+        conditions.append(f"(e.{time_column}, e.id) > (%s, %s)")
+        params.extend([after[0], after[1]])
+    params.append(limit)
+    # uses <table>_timestamp (timestamp, id); run by the backfill only (migration, bench)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {selected}, {raw_time} FROM {table} e WHERE {' AND '.join(conditions)}"
+            f" ORDER BY e.{time_column}, e.id LIMIT %s",
+            params,
+        )
+        return cursor.fetchall()
+
+
+# --- Read functions of the dashboard (issue 4) ----------------------------------------
+# Timeline order is (timestamp, kind, id), newest first: `kind` tells the two
+# tables apart when a sign-in and a failure share a timestamp, so a keyset
+# cursor names one position exactly and pages stay put while events arrive.
+KIND_LOGIN_LOGS, KIND_FAILED_LOGINS = 1, 2
+TIMELINE_KINDS = (KIND_LOGIN_LOGS, KIND_FAILED_LOGINS)
+
+
+@dataclass(frozen=True)
+class TimelineKey:
+    """A row's place in the timeline; `time` is the database's own value (text on SQLite)."""
+
+    time: str | datetime
+    kind: int
+    id: int
+
+
+def _time_column() -> str:
+    # SQLite keeps our timestamps as text: read them as text, so a cursor
+    # compares with exactly what ORDER BY compared ("10:00:00.120" is not
+    # "10:00:00.12" to SQLite), and skip Django's slow per-row converter.
+    return "CAST(timestamp AS TEXT)" if connection.vendor == "sqlite" else "timestamp"
+
+
+def _branch_select(kind: int) -> str:
+    # The time is named time_key, not timestamp: an ORDER BY timestamp must
+    # still mean the indexed column, not this expression.
+    time = _time_column()
+    if kind == KIND_LOGIN_LOGS:
+        return (
+            "SELECT id, event_type, user_id, NULL AS attempted_username, ip_address, user_agent,"
+            f" browser, os, device, {time} AS time_key, NULL AS reason, session_ref FROM login_logs"
+        )
+    return (
+        "SELECT id, 'login_failed' AS event_type, user_id, attempted_username, ip_address,"
+        f" user_agent, browser, os, device, {time} AS time_key, reason, NULL AS session_ref"
+        " FROM failed_logins"
+    )
+
+
+def _branch_conditions(kind: int, event_filter: EventFilter, params: list) -> list[str] | None:
+    """Return the WHERE conditions of one table for the filter, or None if it has no rows to give."""
     wanted = {event_filter.event_type} if event_filter.event_type else set(EVENT_TYPES)
-    login_types = sorted(wanted & {LOGIN, LOGOUT})
-    if login_types and (event_filter.user_id is not None or event_filter.attempted_username is None):
+    if kind == KIND_LOGIN_LOGS:
+        login_types = sorted(wanted & {LOGIN, LOGOUT})
+        if not login_types or (
+            event_filter.user_id is None and event_filter.attempted_username is not None
+        ):
+            # A name of no account has failures only.
+            return None
         conditions = _common_conditions(event_filter, params)
         if len(login_types) == 1:
             conditions.append("event_type = %s")
@@ -131,51 +791,278 @@ def recent_events(*, event_filter: EventFilter, limit: int) -> list[StoredEvent]
         if event_filter.user_id is not None:
             conditions.append("user_id = %s")
             params.append(event_filter.user_id)
-        branches.append(
-            f"SELECT * FROM ({_LOGIN_LOGS_SELECT}{_where(conditions)}"
-            " ORDER BY timestamp DESC, id DESC LIMIT %s) AS logins"
-        )
-        params.append(limit)
-    if LOGIN_FAILED in wanted:
-        conditions = _common_conditions(event_filter, params)
-        subject = []
-        if event_filter.user_id is not None:
-            subject.append("user_id = %s")
-            params.append(event_filter.user_id)
-        if event_filter.attempted_username is not None:
-            subject.append("attempted_username = %s")
-            params.append(event_filter.attempted_username)
-        if subject:
-            conditions.append("(" + " OR ".join(subject) + ")")
-        branches.append(
-            f"SELECT * FROM ({_FAILED_LOGINS_SELECT}{_where(conditions)}"
-            " ORDER BY timestamp DESC, id DESC LIMIT %s) AS failures"
-        )
-        params.append(limit)
-    if not branches:
+        return conditions
+    if LOGIN_FAILED not in wanted:
+        return None
+    conditions = _common_conditions(event_filter, params)
+    subject = []
+    if event_filter.user_id is not None:
+        subject.append("user_id = %s")
+        params.append(event_filter.user_id)
+    if event_filter.attempted_username is not None:
+        subject.append("attempted_username = %s")
+        params.append(event_filter.attempted_username)
+    if subject:
+        conditions.append("(" + " OR ".join(subject) + ")")
+    return conditions
+
+
+def timeline_tuples(
+    *, kind: int, event_filter: EventFilter, before: TimelineKey | None, limit: int
+) -> list[tuple]:
+    """Return up to `limit` raw rows (the columns of StoredEvent) of one table after `before`."""
+    # uses login_logs_timestamp / failed_logins_timestamp (timestamp, id) read
+    # backwards, or the (user_id|ip_address|attempted_username, timestamp, id)
+    # index when that filter is set.
+    params: list = []
+    conditions = _branch_conditions(kind, event_filter, params)
+    if conditions is None:
         return []
-    sql = (
-        "SELECT * FROM (" + " UNION ALL ".join(branches) + ") AS events"
-        " ORDER BY timestamp DESC, id DESC LIMIT %s"
-    )
+    # Rows written with an explicit NULL time (the seed's raw INSERT could) have no place in the order.
+    conditions.append("timestamp IS NOT NULL")
+    if before is not None:
+        if kind < before.kind:
+            conditions.append("timestamp <= %s")
+            params.append(before.time)
+        elif kind > before.kind:
+            conditions.append("timestamp < %s")
+            params.append(before.time)
+        else:
+            conditions.append("timestamp <= %s AND (timestamp < %s OR id < %s)")
+            params.extend([before.time, before.time, before.id])
     params.append(limit)
+    sql = (
+        f"{_branch_select(kind)}{_where(conditions)} ORDER BY timestamp DESC, id DESC LIMIT %s"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [
-        StoredEvent(
-            id=row[0],
-            event_type=row[1],
-            user_id=row[2],
-            attempted_username=row[3],
-            ip_address=row[4],
-            user_agent=row[5],
-            browser=row[6],
-            os=row[7],
-            device=row[8],
-            timestamp=as_utc(row[9]),
-            reason=row[10],
-            session_ref=row[11],
+        return cursor.fetchall()
+
+
+def timeline_rows(
+    *, kind: int, event_filter: EventFilter, before: TimelineKey | None, limit: int
+) -> list[tuple[TimelineKey, StoredEvent]]:
+    """Return up to `limit` rows of one table that come after `before` in timeline order."""
+    rows = timeline_tuples(kind=kind, event_filter=event_filter, before=before, limit=limit)
+    return [(TimelineKey(time=row[9], kind=kind, id=row[0]), _stored_event(row)) for row in rows]
+
+
+def _stored_event(row: tuple) -> StoredEvent:
+    return StoredEvent(
+        id=row[0],
+        event_type=row[1],
+        user_id=row[2],
+        attempted_username=row[3],
+        ip_address=row[4],
+        user_agent=row[5],
+        browser=row[6],
+        os=row[7],
+        device=row[8],
+        timestamp=as_utc(row[9]),
+        reason=row[10],
+        session_ref=row[11],
+    )
+
+
+def logins_of_sessions(*, session_refs: list[str]) -> list[StoredEvent]:
+    """Return the sign-ins that started these sessions."""
+    if not session_refs:
+        return []
+    placeholders = ", ".join(["%s"] * len(session_refs))
+    # uses login_logs_session_ref
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_branch_select(KIND_LOGIN_LOGS)} WHERE session_ref IN ({placeholders})"
+            " AND event_type = 'login'",
+            session_refs,
         )
-        for row in rows
-    ]
+        return [_stored_event(row) for row in cursor.fetchall()]
+
+
+def logouts_of_sessions(*, session_refs: list[str]) -> list[StoredEvent]:
+    """Return the sign-outs that ended these sessions."""
+    if not session_refs:
+        return []
+    placeholders = ", ".join(["%s"] * len(session_refs))
+    # uses login_logs_session_ref
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_branch_select(KIND_LOGIN_LOGS)} WHERE session_ref IN ({placeholders})"
+            " AND event_type = 'logout'",
+            session_refs,
+        )
+        return [_stored_event(row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """How often something (an address, a device, an account) appears, and when last."""
+
+    key: tuple
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+# Drill-downs group at most this many of the newest rows of one user or address,
+# so a page costs the same for an address with ten events and one with ten million.
+DRILL_DOWN_WINDOW = 10_000
+
+# Column groups a drill-down may ask for: GROUP BY names come from here only.
+_USAGE_GROUPS = {
+    "ip": "ip_address",
+    "device": "browser, os, device",
+    "user": "user_id",
+    "attempted": "attempted_username, user_id",
+}
+
+
+def _usage(table: str, group: str, where: str, params: list, limit: int) -> list[UsageRow]:
+    columns = _USAGE_GROUPS[group]
+    time = _time_column()
+    sql = (
+        f"SELECT {columns}, COUNT(*), MIN({time}), MAX({time}) FROM ("
+        f" SELECT * FROM {table} WHERE {where} AND timestamp IS NOT NULL"
+        " ORDER BY timestamp DESC, id DESC LIMIT %s) AS recent"
+        f" GROUP BY {columns} ORDER BY MAX(timestamp) DESC LIMIT %s"
+    )
+    width = len(columns.split(","))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, DRILL_DOWN_WINDOW, limit])
+        return [
+            UsageRow(
+                key=tuple(row[:width]),
+                count=row[width],
+                first_seen=as_utc(row[width + 1]),
+                last_seen=as_utc(row[width + 2]),
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+def addresses_of_user(*, user_id: int, limit: int) -> list[UsageRow]:
+    """Return the addresses a user signed in or out from, most recent first (key: (ip,))."""
+    # uses login_logs_user_timestamp
+    return _usage("login_logs", "ip", "user_id = %s", [user_id], limit)
+
+
+def devices_of_user(*, user_id: int, limit: int) -> list[UsageRow]:
+    """Return the browser, system and device a user signed in with, most recent first."""
+    # uses login_logs_user_timestamp
+    return _usage("login_logs", "device", "user_id = %s AND event_type = 'login'", [user_id], limit)
+
+
+def accounts_signed_in_from(*, ip_address: str, limit: int) -> list[UsageRow]:
+    """Return the accounts that signed in from an address (key: (user_id,))."""
+    # uses login_logs_ip_timestamp
+    return _usage(
+        "login_logs", "user", "ip_address = %s AND event_type = 'login'", [ip_address], limit
+    )
+
+
+def names_tried_from(*, ip_address: str, limit: int) -> list[UsageRow]:
+    """Return the names whose sign-in failed from an address (key: (name, user_id))."""
+    # uses failed_logins_ip_timestamp
+    return _usage("failed_logins", "attempted", "ip_address = %s", [ip_address], limit)
+
+
+# --- Chart counts (authlog/aggregates.py keeps them) -----------------------------------
+
+
+def _hour_value(at: datetime) -> str | datetime:
+    # SQLite: fixed-width UTC text, which sorts and compares like the time it names.
+    utc = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return utc.strftime("%Y-%m-%d %H:00:00") if connection.vendor == "sqlite" else utc
+
+
+def _day_value(day: date) -> str | date:
+    return day.isoformat() if connection.vendor == "sqlite" else day
+
+
+
+def count_event_hour(*, event_type: str, at: datetime) -> None:
+    """Add one event of this type to its hour's count."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO event_counts (hour, event_type, n) VALUES (%s, %s, 1)"
+            " ON CONFLICT (hour, event_type) DO UPDATE SET n = event_counts.n + 1",
+            [_hour_value(at), event_type],
+        )
+
+
+def count_ip_failure(*, ip_address: str, at: datetime) -> None:
+    """Add one failed sign-in to this address's count of the day."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO failure_ip_days (day, ip_address, n) VALUES (%s, %s, 1)"
+            " ON CONFLICT (day, ip_address) DO UPDATE SET n = failure_ip_days.n + 1",
+            [_day_value(at.astimezone(UTC).date()), ip_address],
+        )
+
+
+def count_session_duration(*, bucket: int, at: datetime) -> None:
+    """Add one ended session to its duration bucket, on the day it ended."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO session_duration_days (day, bucket, n) VALUES (%s, %s, 1)"
+            " ON CONFLICT (day, bucket) DO UPDATE SET n = session_duration_days.n + 1",
+            [_day_value(at.astimezone(UTC).date()), bucket],
+        )
+
+
+def remember_ip_key(*, ip_address: str, ip_key: str) -> None:
+    """Record the sortable key of an address (once), so CIDR filters find its events."""
+    # uses the primary key; an address seen before costs one index probe
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ip_keys (ip_address, ip_key) VALUES (%s, %s)"
+            " ON CONFLICT (ip_address) DO NOTHING",
+            [ip_address, ip_key],
+        )
+
+
+def login_time_of_session(*, session_ref: str) -> datetime | None:
+    """Return when the session with this reference signed in, or None."""
+    # uses login_logs_session_ref
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_time_column()} FROM login_logs WHERE session_ref = %s"
+            " AND event_type = 'login' ORDER BY timestamp, id LIMIT 1",
+            [session_ref],
+        )
+        row = cursor.fetchone()
+    return as_utc(row[0]) if row else None
+
+
+def hourly_counts(*, since: datetime) -> list[tuple[datetime, str, int]]:
+    """Return (hour, event type, count) for every hour from `since`'s hour on."""
+    # uses the primary key of event_counts (hour, event_type)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hour, event_type, n FROM event_counts WHERE hour >= %s ORDER BY hour",
+            [_hour_value(since)],
+        )
+        return [(as_utc(hour), event_type, n) for hour, event_type, n in cursor.fetchall()]
+
+
+def top_failing_addresses(*, since: date, limit: int) -> list[tuple[str, int]]:
+    """Return the addresses with the most failed sign-ins from day `since` on, most first."""
+    # uses the primary key of failure_ip_days (day, ip_address), which holds n
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ip_address, SUM(n) AS failures FROM failure_ip_days WHERE day >= %s"
+            " GROUP BY ip_address ORDER BY failures DESC, ip_address LIMIT %s",
+            [_day_value(since), limit],
+        )
+        return [(ip, int(n)) for ip, n in cursor.fetchall()]
+
+
+def duration_counts(*, since: date) -> dict[int, int]:
+    """Return {bucket: sessions} for sessions that ended from day `since` on."""
+    # uses the primary key of session_duration_days (day, bucket)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bucket, SUM(n) FROM session_duration_days WHERE day >= %s GROUP BY bucket",
+            [_day_value(since)],
+        )
+        return {bucket: int(n) for bucket, n in cursor.fetchall()}

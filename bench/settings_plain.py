@@ -15,7 +15,7 @@ from config.settings import *  # noqa: F403
 DEBUG = False
 ALLOWED_HOSTS = [*project.ALLOWED_HOSTS, "testserver"]
 
-_OURS = ("accounts", "authlog")
+_OURS = ("accounts", "authlog", "guard")
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",

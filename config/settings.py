@@ -8,8 +8,12 @@
 | DATABASE_URL          | (unset: SQLite db.sqlite3)      | e.g. postgres://user@127.0.0.1:5432/app |
 | REDIS_URL             | (unset: per-process memory)     | e.g. redis://127.0.0.1:6379/0 for the shared cache |
 | TRUSTED_PROXIES       | (unset: trust nobody)           | IPs/CIDRs whose X-Forwarded-For is believed |
+| AUTHLOG_CHAIN_KEY     | (unset: derived from the secret key) | HMAC key of the trail's hash chain |
 | DJANGO_SECURE_COOKIES | 0                               | 1 behind TLS: Secure cookies and HSTS |
 | DJANGO_LOG_LEVEL      | INFO                            | level of the console log (the event stream included) |
+| ADMIN_EMAILS          | (unset: alert mails go nowhere) | comma-separated addresses that receive security alerts |
+| EMAIL_BACKEND         | console (mails are printed)     | e.g. django.core.mail.backends.smtp.EmailBackend, with EMAIL_HOST/EMAIL_PORT |
+| GUARD_WEBHOOK_URL     | (unset: no webhook)             | each new security alert is POSTed here as JSON |
 | PORT                  | 8000                            | read by the Makefile, not here |
 """
 
@@ -61,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "accounts",
     "authlog",
+    "dashboard",
+    "guard",
 ]
 
 MIDDLEWARE = [
@@ -146,7 +152,9 @@ else:
 # --- Sessions, cookies, CSRF -------------------------------------------------
 # Database sessions: the session row and the login event commit in one
 # transaction, so a sign-in that cannot be recorded leaves no session behind.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database engine, extended to store each session's user
+# (accounts/session_engine.py), so a user's sessions can be listed and ended.
+SESSION_ENGINE = "accounts.session_engine"
 SESSION_COOKIE_NAME = "sessionid"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -183,7 +191,31 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNTS: dict = {}
 AUTHLOG: dict = {
     "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", ""),
+    # The hash chain's key lives outside the database (authlog/chain.py).
+    "CHAIN_KEY": os.environ.get("AUTHLOG_CHAIN_KEY", ""),
 }
+
+# Throttling, lockout and alerts: defaults and reasons in guard/conf.py, policy in
+# the README ("Throttling, lockout and alerts"). Counters live in Redis when
+# REDIS_URL is set, else in the database.
+GUARD: dict = {
+    "WEBHOOK_URL": os.environ.get("GUARD_WEBHOOK_URL", ""),
+    "WEBHOOK_SECRET": os.environ.get("GUARD_WEBHOOK_SECRET", ""),
+}
+
+# --- E-mail (alerts to admins, new-device notices to users) --------------------
+# The console backend by default: mails are printed, never sent, until you set
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "authtrail@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[authtrail] "
+# Who receives alert mails (Django's mail_admins): "Name <a@example.org>, b@example.org".
+ADMINS = [("", address) for address in env_list("ADMIN_EMAILS", "")]
 
 # --- I18N, static ------------------------------------------------------------
 LANGUAGE_CODE = "en"

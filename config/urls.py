@@ -4,6 +4,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("dashboard.urls")),
+    path("dashboard/alerts/", include("guard.urls")),
 ]
 
 handler400 = "accounts.views.bad_request"

@@ -15,11 +15,11 @@ CANARY = "CANARY-pw-1"
 
 def every_stored_value() -> str:
     dump = []
-    for table in ("users", "login_logs", "failed_logins", "django_session"):
+    for table in ("users", "login_logs", "failed_logins", "user_sessions"):
         dump.extend(repr(row) for row in rows(f"SELECT * FROM {table}"))
-    from django.contrib.sessions.backends.db import SessionStore
+    from accounts.session_engine import SessionStore
 
-    for (key,) in rows("SELECT session_key FROM django_session"):
+    for (key,) in rows("SELECT session_key FROM user_sessions"):
         dump.append(repr(dict(SessionStore(session_key=key).load())))
     return "\n".join(dump)
 

@@ -56,4 +56,4 @@ def test_eight_threads_signing_in_and_out_lose_no_event(make_user):
         " HAVING COUNT(*) <> 2 OR MIN(event_type) <> 'login' OR MAX(event_type) <> 'logout'"
     )
     assert unpaired == []
-    assert rows("SELECT COUNT(*) FROM django_session") == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions") == [(0,)]

@@ -58,7 +58,7 @@ def test_sign_in_that_cannot_be_recorded_is_a_503_with_no_session(
             response = client.post("/login/", {"username": "alice", "password": DEFAULT_PASSWORD})
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert b"temporarily unavailable" in response.content
-    assert rows("SELECT COUNT(*) FROM django_session") == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions") == [(0,)]
     assert rows("SELECT COUNT(*) FROM login_logs") == [(0,)]
     assert store.user_by_id(user_id=alice.id).last_login_at is None
     assert not client.cookies.get("sessionid") or not client.cookies["sessionid"].value
@@ -100,7 +100,7 @@ def test_sign_out_that_cannot_be_recorded_still_ends_the_session(
         with caplog.at_level(logging.INFO, logger="authlog.events"):
             response = client.post("/logout/")
     assert response.status_code == HTTPStatus.FOUND
-    assert rows("SELECT COUNT(*) FROM django_session WHERE session_key = %s", [key]) == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions WHERE session_key = %s", [key]) == [(0,)]
     assert client.get("/").context["current_user"]() is None
     [line] = [r for r in caplog.records if r.name == "authlog.events"]
     assert line.levelno == logging.ERROR

@@ -4,7 +4,7 @@ import re
 from http import HTTPStatus
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
+from accounts.session_engine import SessionStore
 
 from accounts import store
 from authlog.events import unknown_name_pseudonym
@@ -73,7 +73,7 @@ def test_cross_site_login_without_token_is_refused_and_not_counted(make_user, cl
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert failed_rows() == []
     assert login_rows() == []
-    assert rows("SELECT COUNT(*) FROM django_session") == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions") == [(0,)]
 
 
 def test_login_with_valid_token_works_and_rotates_csrf_token(make_user, client_from_ip):
@@ -102,7 +102,7 @@ def test_planted_existing_session_id_is_dead_after_sign_in(make_user, client_fro
     client.post("/login/", {"username": "alice", "password": DEFAULT_PASSWORD})
     new_key = client.cookies["sessionid"].value
     assert new_key != planted.session_key
-    assert rows("SELECT COUNT(*) FROM django_session WHERE session_key = %s", [planted.session_key]) == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions WHERE session_key = %s", [planted.session_key]) == [(0,)]
     attacker = client_from_ip()
     attacker.cookies["sessionid"] = planted.session_key
     assert attacker.get("/").context["current_user"]() is None
@@ -131,7 +131,7 @@ def test_signing_in_as_bob_over_alice_ends_alices_session_with_a_logout(make_use
     assert alice_rows[0][2] == alice_rows[1][2], "the logout pairs with alice's login"
     assert [r[0] for r in login_rows(bob.id)] == ["login"]
     assert client.cookies["sessionid"].value != alice_key
-    assert rows("SELECT COUNT(*) FROM django_session WHERE session_key = %s", [alice_key]) == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions WHERE session_key = %s", [alice_key]) == [(0,)]
     assert client.get("/").context["current_user"]().id == bob.id
 
 
@@ -227,7 +227,7 @@ def test_every_failure_looks_like_an_unknown_user_and_hashes_exactly_once(
     assert GENERIC in response.content
     assert _normalised(response) == _normalised(unknown)
     assert login_rows() == []
-    assert rows("SELECT COUNT(*) FROM django_session") == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions") == [(0,)]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_post_logout_records_the_user_then_deletes_the_session(make_user, client
     login, logout = events()
     assert logout[:2] == (alice.id, "logout")
     assert logout[2] == login[2], "logout pairs with its login through the session reference"
-    assert rows("SELECT COUNT(*) FROM django_session WHERE session_key = %s", [key]) == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions WHERE session_key = %s", [key]) == [(0,)]
 
 
 def test_replaying_the_old_session_cookie_after_logout_is_anonymous(make_user, client_from_ip):
@@ -82,7 +82,7 @@ def test_anonymous_logouts_create_no_session_rows_and_no_events(client_from_ip, 
     client = client_from_ip()
     for _ in range(300):
         assert client.post("/logout/").status_code == HTTPStatus.FOUND
-    assert rows("SELECT COUNT(*) FROM django_session") == [(0,)]
+    assert rows("SELECT COUNT(*) FROM user_sessions") == [(0,)]
     assert events() == []
     assert "sessionid" not in client.cookies or client.cookies["sessionid"].value == ""
 

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class GuardConfig(AppConfig):
+    name = "guard"
+    verbose_name = "Sign-in throttling and security alerts"
+
+    def ready(self) -> None:
+        from guard import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,167 @@
+"""What an admin can do about throttles and alerts, each action recorded (who, when, what, from where).
+
+The dashboard views and the `throttles` / `alerts` commands call these
+functions; both record the action in guard_actions in the same transaction
+as the change.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.usernames import normalise_username
+from authlog.client_ip import parse_address
+from guard import store, throttle
+from guard.conf import guard_settings
+from guard.counters import CountersUnavailable, database_counters, primary_counters
+from guard.devices import keyed_hash
+from guard.policy import CounterKey, Kind, client_network, failures
+
+_REF = re.compile(r"[0-9a-f]{24}\Z")
+USER, SOURCE = "user", "source"
+
+
+class OperationError(ValueError):
+    """An action that cannot be done; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an admin on the dashboard (user id, name, IP) or a command (its name)."""
+
+    user_id: int | None
+    label: str
+    ip_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A stored counter as an admin reads it."""
+
+    kind: str
+    label: str
+    scope: str  # what an unlock of this row clears: USER (the name) or SOURCE (the network/device)
+    ref: str
+    failures: int
+    locked: bool
+    retry_after: int
+    lockouts: int
+
+
+def _record(actor: Actor, action: str, target: str, detail: dict) -> None:
+    store.insert_action(
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action=action,
+        target=target,
+        detail=detail,
+        ip_address=actor.ip_address,
+    )
+
+
+def user_ref_of(username: str) -> str:
+    """Return the counter hash of a username as typed (any case, width or spacing)."""
+    return keyed_hash("name", normalise_username(username))
+
+
+def network_ref_of(ip: str) -> tuple[str, str]:
+    """Return (network, counter hash) of an IP address; raise OperationError if it is not one."""
+    address = parse_address(ip) if len(ip) <= 64 else None
+    if address is None:
+        raise OperationError("expected an IPv4 or IPv6 address")
+    network = client_network(str(address), ipv6_prefix=int(guard_settings.IPV6_PREFIX))
+    return network, keyed_hash("network", network)
+
+
+def _check_ref(ref: str) -> str:
+    if not isinstance(ref, str) or not _REF.match(ref):
+        raise OperationError("not a throttle reference")
+    return ref
+
+
+def list_throttles(
+    *, locked_only: bool, user_ref: str | None = None, source_ref: str | None = None, limit: int = 100
+) -> list[Throttle]:
+    """Return the stored throttles (locked first): Redis's, if configured, and the database's."""
+    now = throttle.clock()
+    limits = throttle.current_limits()
+    # The database's too when Redis is primary: counts made during an outage live there.
+    backends = list(dict.fromkeys([primary_counters(), database_counters()]))
+    counters = []
+    try:
+        for backend in backends:
+            counters += backend.stored(
+                now=now, locked_only=locked_only, user_ref=user_ref, source_ref=source_ref, limit=limit
+            )
+    except CountersUnavailable as error:
+        raise OperationError(f"the counters cannot be read: {error}") from None
+    counters.sort(key=lambda c: (not c.state.locked(now), -c.expires_at))
+    listed = []
+    for counter in counters:
+        kind = Kind(counter.kind)
+        key = CounterKey(kind, counter.user_ref, counter.source_ref, counter.label, limits[kind])
+        locked = counter.state.locked(now)
+        listed.append(
+            Throttle(
+                kind=counter.kind,
+                label=counter.label,
+                scope=USER if counter.user_ref else SOURCE,
+                ref=counter.user_ref or counter.source_ref,
+                failures=round(failures(key, counter.state, now)),
+                locked=locked,
+                retry_after=max(0, int(counter.state.locked_until - now)) if locked else 0,
+                lockouts=counter.state.lockouts,
+            )
+        )
+    return listed[:limit]
+
+
+def _clear(*, user_ref: str | None = None, source_ref: str | None = None, everything: bool = False) -> int:
+    # The database always: counts made while Redis was down live there.
+    cleared = database_counters().clear(user_ref=user_ref, source_ref=source_ref, everything=everything)
+    primary = primary_counters()
+    if primary is not database_counters():
+        try:
+            cleared += primary.clear(user_ref=user_ref, source_ref=source_ref, everything=everything)
+        except CountersUnavailable as error:
+            raise OperationError(f"Redis cannot be reached ({error}); nothing was unlocked there") from None
+    return cleared
+
+
+def unlock(*, scope: str, ref: str, label: str, actor: Actor) -> int:
+    """Delete every counter of a name (scope USER) or of a network or device (SOURCE); record it."""
+    _check_ref(ref)
+    if scope not in (USER, SOURCE):
+        raise OperationError("scope must be 'user' or 'source'")
+    with transaction.atomic():
+        cleared = _clear(**({"user_ref": ref} if scope == USER else {"source_ref": ref}))
+        _record(actor, "unlock", label, {"scope": scope, "counters_cleared": cleared})
+    return cleared
+
+
+def unlock_alert_subject(*, alert_id: int, actor: Actor) -> int:
+    """Unlock the user or network an alert is about; record it."""
+    alert = store.alert_by_id(alert_id=alert_id)
+    if alert is None:
+        raise OperationError("no such alert")
+    scope = USER if alert.subject_type == "user" else SOURCE
+    return unlock(scope=scope, ref=alert.subject_ref, label=alert.subject_label, actor=actor)
+
+
+def clear_all_throttles(*, actor: Actor) -> int:
+    """Delete every counter; record it."""
+    with transaction.atomic():
+        cleared = _clear(everything=True)
+        _record(actor, "clear_throttles", "all", {"counters_cleared": cleared})
+    return cleared
+
+
+def acknowledge(*, alert_ids: list[int] | None, actor: Actor) -> list[int]:
+    """Acknowledge open alerts (these ids, or all of them); record which."""
+    with transaction.atomic():
+        done = store.acknowledge_alerts(alert_ids=alert_ids, by=actor.label)
+        if done:
+            target = ", ".join(f"#{i}" for i in done[:20]) + (" ..." if len(done) > 20 else "")
+            _record(actor, "acknowledge", target, {"alert_ids": done[:1000], "count": len(done)})
+    return done

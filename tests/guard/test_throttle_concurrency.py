@@ -1,0 +1,135 @@
+"""Limits hold under concurrency: threads and separate processes, counters in the database or Redis.
+
+SECURITY-CASES 39 (no lost updates), 39b (the attempt is reserved before the
+password is checked: at most `limit` passwords are checked however many
+guesses arrive at once) and 40 (several servers share one count).
+"""
+
+import multiprocessing
+import threading
+from http import HTTPStatus
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from guard import throttle
+from guard.counters import primary_counters
+from guard.operations import user_ref_of
+from tests.conftest import DESKTOP_UA, rows
+from tests.hashers import CountingHasher
+
+pytestmark = pytest.mark.django_db(transaction=True)
+GUESSES = 16
+
+
+class LockedCountingHasher(CountingHasher):
+    """CountingHasher whose count is exact across threads."""
+
+    algorithm = "counting"
+    lock = threading.Lock()
+
+    def encode(self, password, salt):
+        with self.lock:
+            type(self).runs += 1
+        return super(CountingHasher, self).encode(password, salt)
+
+
+@pytest.fixture(params=["database", "redis"])
+def counters_backend(request, settings):
+    settings.PASSWORD_HASHERS = ["tests.guard.test_throttle_concurrency.LockedCountingHasher"]
+    if request.param == "redis":
+        request.getfixturevalue("redis_counters")
+    return request.param
+
+
+def _reasons() -> dict[str, int]:
+    return dict(rows("SELECT reason, COUNT(*) FROM failed_logins GROUP BY reason"))
+
+
+def _guess(index: int, username: str, ip: str, statuses: list, start: threading.Barrier) -> None:
+    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=DESKTOP_UA)
+    try:
+        start.wait()
+        response = client.post("/login/", {"username": username, "password": f"guess {index}"})
+        statuses.append(response.status_code)
+    except Exception as error:  # noqa: BLE001 (reported by the assertion)
+        statuses.append(repr(error))
+    finally:
+        connection.close()
+
+
+def test_sixteen_concurrent_guesses_at_a_limit_of_five_check_five_passwords(
+    counters_backend, make_user
+):
+    make_user("alice")
+    LockedCountingHasher.runs = 0
+    statuses: list = []
+    start = threading.Barrier(GUESSES)
+    threads = [
+        threading.Thread(target=_guess, args=(i, "alice", "198.51.100.5", statuses, start))
+        for i in range(GUESSES)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [HTTPStatus.OK] * 5 + [HTTPStatus.TOO_MANY_REQUESTS] * 11
+    assert LockedCountingHasher.runs == 5
+    assert _reasons() == {"bad_password": 5, "throttled": 11}
+
+
+def test_fifty_parallel_failures_are_all_counted(counters_backend, make_user, guard_settings):
+    """No lost update: with limits out of reach, 50 parallel failures make a count of exactly 50."""
+    guard_settings(USERNAME_RATE="1000/1h", IP_RATE="1000/1h", PAIR_RATE="1000/15m")
+    make_user("alice")
+    statuses: list = []
+    start = threading.Barrier(10)
+
+    def five(index: int) -> None:
+        client = Client(REMOTE_ADDR=f"198.51.100.{index + 1}", HTTP_USER_AGENT=DESKTOP_UA)
+        try:
+            start.wait()
+            for n in range(5):
+                statuses.append(client.post("/login/", {"username": "alice", "password": f"x{n}"}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=five, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [HTTPStatus.OK] * 50
+    name_state, account_state = primary_counters().peek(
+        list(throttle.account_keys(user_ref_of("alice"), "alice")), now=throttle.clock()
+    )
+    assert (name_state.current, account_state.current) == (50, 50)
+
+
+def _process_guesses(username: str, ip: str, guesses: int, results) -> None:
+    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=DESKTOP_UA)
+    for n in range(guesses):
+        response = client.post("/login/", {"username": username, "password": f"p{n}"})
+        results.put(response.status_code)
+    connections.close_all()
+
+
+def test_several_processes_share_one_limit(counters_backend, make_user):
+    """Four worker processes, four guesses each: five pass in total, not five per process."""
+    make_user("alice")
+    connections.close_all()  # each child opens its own connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [
+        context.Process(target=_process_guesses, args=("alice", "198.51.100.5", 4, results))
+        for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    statuses = [results.get(timeout=60) for _ in range(16)]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert sorted(statuses) == [HTTPStatus.OK] * 5 + [HTTPStatus.TOO_MANY_REQUESTS] * 11
+    assert _reasons() == {"bad_password": 5, "throttled": 11}
