@@ -71,6 +71,18 @@ def end_current_session(request: HttpRequest, *, ip_address: str | None) -> None
     request.auth.forget()
 
 
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock,
+# serialization failure). Concurrent good sign-ins must all pass (Keycloak
+# #48272), so the aborted one is run again rather than answered with a 503.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+_SESSION_ATTEMPTS = 3
+
+
+def sqlstate(error: DatabaseError) -> str | None:
+    """Return the SQLSTATE of a driver error (PostgreSQL), or None."""
+    return getattr(error.__cause__, "sqlstate", None)
+
+
 def start_session(
     request: HttpRequest, user: User, *, in_transaction: Callable[[], None] | None = None
 ) -> None:
@@ -80,6 +92,19 @@ def start_session(
     then exactly what it was before. `in_transaction` runs last inside that
     transaction (the throttle's bookkeeping: one commit, not two).
     """
+    for attempt in range(1, _SESSION_ATTEMPTS + 1):
+        try:
+            _start_session_once(request, user, in_transaction=in_transaction)
+            return
+        except DatabaseError as error:
+            if attempt == _SESSION_ATTEMPTS or sqlstate(error) not in _TRANSIENT_SQLSTATES:
+                raise
+            logger.warning("sign-in transaction retried after SQLSTATE %s", sqlstate(error))
+
+
+def _start_session_once(
+    request: HttpRequest, user: User, *, in_transaction: Callable[[], None] | None
+) -> None:
     ip_address = client_ip(request)
     original_key = request.session.session_key
     try:
@@ -188,5 +213,9 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
         throttle.attempt_failed(attempt, user=user)
         return SignInResult(Outcome.FAILED, reason=reason)
     except DatabaseError as error:
-        logger.error("sign-in refused, the trail cannot be written: %s", type(error).__name__)
+        logger.error(
+            "sign-in refused, the trail cannot be written: %s (SQLSTATE %s)",
+            type(error).__name__,
+            sqlstate(error),
+        )
         return SignInResult(Outcome.UNAVAILABLE)

@@ -161,3 +161,46 @@ def test_sign_in_waits_for_another_writer_instead_of_failing(make_user, client_f
         holder.close()
     assert response.status_code == HTTPStatus.FOUND
     assert rows("SELECT event_type FROM login_logs") == [("login",)]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_sign_in_aborted_by_a_deadlock_is_retried_not_refused(make_user, client_from_ip, monkeypatch):
+    """Keycloak #48272: the loser of a deadlock between two good sign-ins still gets in."""
+    from accounts import signin
+
+    make_user("alice")
+    real = signin._start_session_once
+    calls = []
+
+    def deadlock_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            error = OperationalError("deadlock detected")
+            error.__cause__ = _Deadlock()
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(signin, "_start_session_once", deadlock_once)
+    response = client_from_ip().post("/login/", {"username": "alice", "password": DEFAULT_PASSWORD})
+    assert response.status_code == HTTPStatus.FOUND
+    assert len(calls) == 2
+    assert rows("SELECT event_type FROM login_logs") == [("login",)]
+
+
+def test_a_permanent_error_is_not_retried(make_user, client_from_ip, monkeypatch):
+    from accounts import signin
+
+    make_user("alice")
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(signin, "_start_session_once", broken)
+    response = client_from_ip().post("/login/", {"username": "alice", "password": DEFAULT_PASSWORD})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert len(calls) == 1
