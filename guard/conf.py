@@ -36,6 +36,13 @@ DEFAULTS = {
         "NIST SP 800-63B 5.2.2: at most 100 consecutive failures on one account. Counted from "
         "browsers that have not signed in to it before; reset by a successful sign-in.",
     ),
+    "ACCOUNT_MEMORY": Default(
+        "1d",
+        "A name's consecutive failures are forgotten after this long without one. Names that "
+        "match no account are counted too (else the cap would reveal which exist), and a "
+        "sprayer's millions of one-off names must not be kept for 90 days; a guesser slower "
+        "than this gets about one guess per ACCOUNT_MEMORY either way.",
+    ),
     "DEVICE_RATE": Default(
         "5/15m",
         "A browser that has signed in before skips the name and network limits and gets "

@@ -47,11 +47,12 @@ class Rate:
 
 @dataclass(frozen=True)
 class Limit:
-    """A rate and the lockouts that enforce it."""
+    """A rate and the lockouts that enforce it; `idle_expiry`: forget the counter after this long idle."""
 
     rate: Rate
     first_lockout: int
     max_lockout: int
+    idle_expiry: int | None = None
 
 
 def parse_duration(text: str | int) -> int:
@@ -117,7 +118,13 @@ class CounterKey:
         return int(now // self.limit.rate.window)
 
     def expires_at(self, now: float) -> float:
-        """Return when the counts of a hit at `now` stop mattering: the end of the next window."""
+        """Return when the counts of a hit at `now` stop mattering: the end of the next window.
+
+        A counter with an idle expiry is forgotten that long after its last hit
+        instead (a lockout still keeps it until the lockout is over).
+        """
+        if self.limit.idle_expiry is not None:
+            return now + self.limit.idle_expiry
         return float((self.bucket(now) + 2) * self.limit.rate.window)
 
 

@@ -97,22 +97,27 @@ def hit_counters(*, hits: Sequence[CounterHit], now: float) -> list[CounterRow]:
     for hit in hits:
         params.extend([hit.kind, hit.user_ref, hit.source_ref, hit.label, hit.bucket, hit.expires_at])
     # In DO UPDATE every g.column is the row before this statement, excluded.* the new values.
+    # A row past its expiry that was not pruned yet counts as new (an idle counter forgotten).
+    stale = "g.expires_at <= %s"
     sql = (
         f"INSERT INTO guard_counters AS g ({_COUNTER_COLUMNS}) VALUES {values}"
         " ON CONFLICT (user_ref, kind, source_ref) DO UPDATE SET"
-        " previous = CASE WHEN excluded.bucket <= g.bucket THEN g.previous"
+        f" previous = CASE WHEN {stale} THEN 0 WHEN excluded.bucket <= g.bucket THEN g.previous"
         "  WHEN excluded.bucket = g.bucket + 1 THEN g.current ELSE 0 END,"
-        " seen_previous = CASE WHEN excluded.bucket <= g.bucket THEN g.seen_previous"
+        f" seen_previous = CASE WHEN {stale} THEN 0 WHEN excluded.bucket <= g.bucket THEN g.seen_previous"
         "  WHEN excluded.bucket = g.bucket + 1 THEN g.seen_current ELSE 0 END,"
-        " current = CASE WHEN excluded.bucket <= g.bucket THEN g.current ELSE 0 END"
+        f" current = CASE WHEN {stale} THEN 0 WHEN excluded.bucket <= g.bucket THEN g.current ELSE 0 END"
         "  + CASE WHEN g.locked_until > %s THEN 0 ELSE 1 END,"
-        " seen_current = CASE WHEN excluded.bucket <= g.bucket THEN g.seen_current ELSE 0 END,"
+        f" seen_current = CASE WHEN {stale} THEN 0"
+        "  WHEN excluded.bucket <= g.bucket THEN g.seen_current ELSE 0 END,"
+        f" lockouts = CASE WHEN {stale} THEN 0 ELSE g.lockouts END,"
         " bucket = CASE WHEN excluded.bucket > g.bucket THEN excluded.bucket ELSE g.bucket END,"
         " expires_at = CASE WHEN excluded.expires_at > g.expires_at THEN excluded.expires_at"
         "  ELSE g.expires_at END"
         f" RETURNING {_COUNTER_COLUMNS}"
     )
-    params.append(now)
+    # Placeholders after VALUES, in order: stale x3, locked, stale x2.
+    params.extend([now, now, now, now, now, now])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [_counter(row) for row in cursor.fetchall()]

@@ -76,23 +76,27 @@ _RATE_SETTINGS = {
 
 
 @lru_cache(maxsize=16)
-def _parsed_limits(rates: tuple[tuple[Kind, str], ...], max_lockout: str) -> dict[Kind, Limit]:
+def _parsed_limits(
+    rates: tuple[tuple[Kind, str], ...], max_lockout: str, account_memory: str
+) -> dict[Kind, Limit]:
     try:
         longest = parse_duration(max_lockout)
         limits = {kind: make_limit(parse_rate(text), max_lockout=longest) for kind, text in rates}
+        idle = parse_duration(account_memory)
     except ValueError as error:
         raise ImproperlyConfigured(f"settings.GUARD: {error}") from error
     # The consecutive-failure cap locks until a success or an admin: its own
-    # window, never shortened by MAX_LOCKOUT.
+    # window, never shortened by MAX_LOCKOUT. Its count is forgotten after a
+    # quiet ACCOUNT_MEMORY, so a sprayer's million one-off names are not kept for 90 days.
     account = limits[Kind.ACCOUNT]
-    limits[Kind.ACCOUNT] = Limit(account.rate, account.rate.window, account.rate.window)
+    limits[Kind.ACCOUNT] = Limit(account.rate, account.rate.window, account.rate.window, idle)
     return limits
 
 
 def current_limits() -> dict[Kind, Limit]:
     """Return the limit of every counter kind, from the settings."""
     rates = tuple((kind, getattr(guard_settings, name)) for kind, name in _RATE_SETTINGS.items())
-    return _parsed_limits(rates, str(guard_settings.MAX_LOCKOUT))
+    return _parsed_limits(rates, str(guard_settings.MAX_LOCKOUT), str(guard_settings.ACCOUNT_MEMORY))
 
 
 def backoff_memory() -> int:

@@ -33,6 +33,12 @@ for i, key in ipairs(KEYS) do
   local c, p = tonumber(s[2]) or 0, tonumber(s[3]) or 0
   local sc, sp = tonumber(s[4]) or 0, tonumber(s[5]) or 0
   local l, n, x = tonumber(s[6]), tonumber(s[7]) or 0, tonumber(s[8]) or 0
+  if b ~= nil and x <= now then
+    -- Past its expiry by the app's clock, though Redis has not dropped it yet: forgotten.
+    redis.call('DEL', key)
+    b, l, n, x = nil, nil, 0, 0
+    s = {false, false, false, false, false, false, false, false}
+  end
   if b == nil then
     b, c, p, sc, sp = bucket, 0, 0, 0, 0
     redis.call('HSET', key, 't', ARGV[a + 2])

@@ -188,3 +188,14 @@ def test_prune_deletes_expired_counters_in_batches(db):
     assert backend.prune(now=T0 + 3 * 900, batch=5) == 5
     assert backend.prune(now=T0 + 3 * 900, batch=5) == 2
     assert rows("SELECT COUNT(*) FROM guard_counters") == [(0,)]
+
+
+def test_an_idle_counter_is_forgotten_at_its_expiry_by_the_apps_clock(backend):
+    """Before Redis drops the key or a prune deletes the row: the app's clock decides (case 40)."""
+    idle = CounterKey(Kind.ACCOUNT, "i" * 24, "", "label", Limit(Rate(100, 90 * 86400), 90 * 86400, 90 * 86400, 86400))
+    for _ in range(3):
+        hit(backend, [idle])
+    [state] = hit(backend, [idle], now=T0 + 86399)
+    assert state.current == 4, "each hit keeps it a day longer"
+    [state] = hit(backend, [idle], now=T0 + 86399 + 86401)
+    assert (state.current, state.previous, state.lockouts) == (1, 0, 0)

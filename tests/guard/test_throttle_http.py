@@ -301,3 +301,15 @@ def test_one_name_from_many_networks_and_one_network_over_many_names(
         assert counting_hasher.runs == 70
     raised = {rule for (rule,) in rows("SELECT rule FROM guard_alerts")}
     assert {"account_brute_force", "account_many_networks", "network_many_usernames"} <= raised
+
+
+def test_consecutive_failures_are_forgotten_after_a_quiet_day(
+    make_user, client_from_ip, clock, guard_settings
+):
+    guard_settings(USERNAME_RATE="1000/1h")
+    make_user("alice")
+    for n in range(60):
+        post_login(client_from_ip(f"10.3.0.{n + 1}"), "alice")
+    clock.advance(86400 + 1)
+    statuses = [post_login(client_from_ip(f"10.4.0.{n + 1}"), "alice").status_code for n in range(60)]
+    assert statuses == [HTTPStatus.OK] * 60, "60 + 60 > 100, but a day passed in between"
