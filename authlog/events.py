@@ -10,7 +10,7 @@ emitted after the commit, so a process killed between the two loses the line
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -112,34 +112,50 @@ def log_auth_event(
     """
     if event_type not in (LOGIN, LOGOUT):
         raise ValueError(f"event_type must be 'login' or 'logout', not {event_type!r}")
-    user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
-    summary = summarise_user_agent(user_agent)
-    ref = session_ref(session_key)
+    draft = _draft(
+        event_type, user_id, username, ip_address, user_agent, session_ref=session_ref(session_key)
+    )
     with transaction.atomic():
         row_id, timestamp = store.insert_login_event(
             user_id=user_id,
             event_type=event_type,
             ip_address=ip_address,
-            user_agent=user_agent,
-            browser=summary.browser,
-            os=summary.os,
-            device=summary.device,
-            session_ref=ref,
+            user_agent=draft.user_agent,
+            browser=draft.browser,
+            os=draft.os,
+            device=draft.device,
+            session_ref=draft.session_ref,
         )
-        event = AuthEvent(
-            id=row_id,
-            event_type=event_type,
-            user_id=user_id,
-            username=username,
-            ip_address=ip_address,
-            user_agent=user_agent,
-            browser=summary.browser,
-            os=summary.os,
-            device=summary.device,
-            timestamp=timestamp,
-            session_ref=ref,
-        )
-        return _written(event)
+        return _written(replace(draft, id=row_id, timestamp=timestamp))
+
+
+def _draft(
+    event_type: str,
+    user_id: int | None,
+    username: str | None,
+    ip_address: str | None,
+    user_agent: str | None,
+    *,
+    reason: str | None = None,
+    session_ref: str | None = None,
+) -> AuthEvent:
+    """Return the event before it has a row: user agent cleaned, cut and summarised."""
+    user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
+    summary = summarise_user_agent(user_agent)
+    return AuthEvent(
+        id=0,
+        event_type=event_type,
+        user_id=user_id,
+        username=username,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        browser=summary.browser,
+        os=summary.os,
+        device=summary.device,
+        timestamp=None,
+        reason=reason,
+        session_ref=session_ref,
+    )
 
 
 def _written(event: AuthEvent) -> AuthEvent:
@@ -161,18 +177,7 @@ def _written(event: AuthEvent) -> AuthEvent:
 def unrecorded_logout(user_id: int, username: str, ip_address: str | None) -> None:
     """Emit the line of a sign-out whose row could not be written (the database is down)."""
     emit_event_line(
-        AuthEvent(
-            id=0,
-            event_type=LOGOUT,
-            user_id=user_id,
-            username=username,
-            ip_address=ip_address,
-            user_agent=None,
-            browser=None,
-            os=None,
-            device=None,
-            timestamp=None,
-        ),
+        _draft(LOGOUT, user_id, username, ip_address, None),
         persisted=False,
     )
 
@@ -195,30 +200,16 @@ def record_failed_login(
             clean_text(attempted_username, max_length=authlog_settings.ATTEMPTED_USERNAME_MAX_LENGTH)
             or ""
         )
-    user_agent = clean_text(user_agent, max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
-    summary = summarise_user_agent(user_agent)
+    draft = _draft(LOGIN_FAILED, user_id, attempted, ip_address, user_agent, reason=reason)
     with transaction.atomic():
         row_id, timestamp = store.insert_failed_login(
             attempted_username=attempted,
             user_id=user_id,
             reason=reason,
             ip_address=ip_address,
-            user_agent=user_agent,
-            browser=summary.browser,
-            os=summary.os,
-            device=summary.device,
+            user_agent=draft.user_agent,
+            browser=draft.browser,
+            os=draft.os,
+            device=draft.device,
         )
-        event = AuthEvent(
-            id=row_id,
-            event_type=LOGIN_FAILED,
-            user_id=user_id,
-            username=attempted,
-            ip_address=ip_address,
-            user_agent=user_agent,
-            browser=summary.browser,
-            os=summary.os,
-            device=summary.device,
-            timestamp=timestamp,
-            reason=reason,
-        )
-        return _written(event)
+        return _written(replace(draft, id=row_id, timestamp=timestamp))

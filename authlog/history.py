@@ -227,7 +227,7 @@ def session_spans(*, event_filter: EventFilter, limit: int) -> list[SessionSpan]
 
 def spans_of_sessions(*, session_refs: list[str]) -> list[SessionSpan]:
     """Return the sessions with these references, newest sign-in first."""
-    logins = with_usernames(store.logins_of_sessions(session_refs=session_refs))
+    logins = with_usernames(store.session_events(session_refs=session_refs, event_type=store.LOGIN))
     logins.sort(key=lambda event: (event.timestamp, event.id), reverse=True)
     return _paired(logins)
 
@@ -235,7 +235,7 @@ def spans_of_sessions(*, session_refs: list[str]) -> list[SessionSpan]:
 def _paired(logins: list[AuthEvent]) -> list[SessionSpan]:
     refs = sorted({login.session_ref for login in logins if login.session_ref})
     logouts: dict[str, AuthEvent] = {}
-    for logout in with_usernames(store.logouts_of_sessions(session_refs=refs)):
+    for logout in with_usernames(store.session_events(session_refs=refs, event_type=store.LOGOUT)):
         # Two sign-outs of one session (a race) pair with the first.
         if logout.session_ref not in logouts or logout.id < logouts[logout.session_ref].id:
             logouts[logout.session_ref] = logout

@@ -864,32 +864,17 @@ def _stored_event(row: tuple) -> StoredEvent:
     )
 
 
-def logins_of_sessions(*, session_refs: list[str]) -> list[StoredEvent]:
-    """Return the sign-ins that started these sessions."""
-    if not session_refs:
+def session_events(*, session_refs: list[str], event_type: str) -> list[StoredEvent]:
+    """Return the sign-ins (or sign-outs) of these sessions."""
+    if not session_refs or event_type not in (LOGIN, LOGOUT):
         return []
     placeholders = ", ".join(["%s"] * len(session_refs))
     # uses login_logs_session_ref
     with connection.cursor() as cursor:
         cursor.execute(
             f"{_branch_select(KIND_LOGIN_LOGS)} WHERE session_ref IN ({placeholders})"
-            " AND event_type = 'login'",
-            session_refs,
-        )
-        return [_stored_event(row) for row in cursor.fetchall()]
-
-
-def logouts_of_sessions(*, session_refs: list[str]) -> list[StoredEvent]:
-    """Return the sign-outs that ended these sessions."""
-    if not session_refs:
-        return []
-    placeholders = ", ".join(["%s"] * len(session_refs))
-    # uses login_logs_session_ref
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{_branch_select(KIND_LOGIN_LOGS)} WHERE session_ref IN ({placeholders})"
-            " AND event_type = 'logout'",
-            session_refs,
+            " AND event_type = %s",
+            [*session_refs, event_type],
         )
         return [_stored_event(row) for row in cursor.fetchall()]
 
@@ -980,34 +965,40 @@ def _day_value(day: date) -> str | date:
 
 
 
-def count_event_hour(*, event_type: str, at: datetime) -> None:
-    """Add one event of this type to its hour's count."""
+# The counters kept for the charts: table -> its key columns (an allow-list:
+# table and column names reach SQL only from here).
+_COUNTER_KEYS = {
+    "event_counts": ("hour", "event_type"),
+    "failure_ip_days": ("day", "ip_address"),
+    "session_duration_days": ("day", "bucket"),
+}
+
+
+def _add_one(table: str, key: tuple) -> None:
+    # uses the primary key on the key columns: one upsert, no read
+    columns = _COUNTER_KEYS[table]
+    names = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO event_counts (hour, event_type, n) VALUES (%s, %s, 1)"
-            " ON CONFLICT (hour, event_type) DO UPDATE SET n = event_counts.n + 1",
-            [_hour_value(at), event_type],
+            f"INSERT INTO {table} ({names}, n) VALUES (%s, %s, 1)"
+            f" ON CONFLICT ({names}) DO UPDATE SET n = {table}.n + 1",
+            list(key),
         )
+
+
+def count_event_hour(*, event_type: str, at: datetime) -> None:
+    """Add one event of this type to its hour's count."""
+    _add_one("event_counts", (_hour_value(at), event_type))
 
 
 def count_ip_failure(*, ip_address: str, at: datetime) -> None:
     """Add one failed sign-in to this address's count of the day."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO failure_ip_days (day, ip_address, n) VALUES (%s, %s, 1)"
-            " ON CONFLICT (day, ip_address) DO UPDATE SET n = failure_ip_days.n + 1",
-            [_day_value(at.astimezone(UTC).date()), ip_address],
-        )
+    _add_one("failure_ip_days", (_day_value(at.astimezone(UTC).date()), ip_address))
 
 
 def count_session_duration(*, bucket: int, at: datetime) -> None:
     """Add one ended session to its duration bucket, on the day it ended."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO session_duration_days (day, bucket, n) VALUES (%s, %s, 1)"
-            " ON CONFLICT (day, bucket) DO UPDATE SET n = session_duration_days.n + 1",
-            [_day_value(at.astimezone(UTC).date()), bucket],
-        )
+    _add_one("session_duration_days", (_day_value(at.astimezone(UTC).date()), bucket))
 
 
 def remember_ip_key(*, ip_address: str, ip_key: str) -> None:

@@ -15,7 +15,7 @@ from config.settings import *  # noqa: F403
 DEBUG = False
 ALLOWED_HOSTS = [*project.ALLOWED_HOSTS, "testserver"]
 
-_OURS = ("accounts", "authlog", "guard")
+_OURS = ("accounts", "authlog", "guard", "dashboard")
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",

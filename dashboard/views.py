@@ -197,14 +197,7 @@ def end_user_sessions_view(request: HttpRequest, user_id: int) -> HttpResponse:
     user = accounts_store.user_by_id(user_id=user_id)
     if user is None:
         raise Http404("no such user")
-    ended = sessions_admin.end_sessions(
-        user=user,
-        ip_address=client_ip(request),
-        user_agent=raw_user_agent(request),
-        session_ref=request.POST.get("session") or None,
-        # An admin ending their own sessions stays signed in here.
-        keep_session_key=request.session.session_key,
-    )
+    ended = _end_sessions_of(request, user)
     return HttpResponseRedirect(f"/dashboard/users/{user.id}/?ended={ended}#sessions")
 
 
@@ -231,12 +224,16 @@ def activity_view(request: HttpRequest) -> HttpResponse:
 def end_own_sessions_view(request: HttpRequest) -> HttpResponse:
     # Only the signed-in user's own sessions can match: a reference of anyone
     # else's session ends nothing (IDOR), and this browser's session is kept.
-    user = get_authenticated_user(request)
-    ended = sessions_admin.end_sessions(
+    ended = _end_sessions_of(request, get_authenticated_user(request))
+    return HttpResponseRedirect(f"/account/activity/?ended={ended}#sessions")
+
+
+def _end_sessions_of(request: HttpRequest, user) -> int:
+    """End `user`'s sessions (one, if the form names it), never the one making the request."""
+    return sessions_admin.end_sessions(
         user=user,
         ip_address=client_ip(request),
         user_agent=raw_user_agent(request),
         session_ref=request.POST.get("session") or None,
         keep_session_key=request.session.session_key,
     )
-    return HttpResponseRedirect(f"/account/activity/?ended={ended}#sessions")

@@ -93,6 +93,29 @@ def _count(value: float) -> int:
     return int(round(value))
 
 
+def _about_user(
+    facts: "FailureFacts | SuccessFacts",
+    *,
+    rule: Rule,
+    severity: str,
+    evidence: dict,
+    dedup_ref: str | None = None,
+    notify_user: bool = False,
+) -> AlertDraft:
+    """Return an alert whose subject is the account of `facts`."""
+    return AlertDraft(
+        rule=rule,
+        severity=severity,
+        subject_type=USER,
+        subject_ref=facts.user_ref,
+        subject_label=facts.user_label,
+        dedup_ref=dedup_ref or facts.user_ref,
+        user_id=facts.user_id,
+        evidence=evidence,
+        notify_user=notify_user,
+    )
+
+
 def failure_alerts(facts: FailureFacts, thresholds: Thresholds) -> list[AlertDraft]:
     """Return the alerts a failed or refused attempt raises."""
     drafts = []
@@ -101,14 +124,10 @@ def failure_alerts(facts: FailureFacts, thresholds: Thresholds) -> list[AlertDra
         # Only real accounts: a name of no account is nobody's to protect, and
         # the network rule below still sees a sprayer of unknown names.
         if facts.account_failures >= thresholds.account_failures or account_locked:
-            drafts.append(AlertDraft(
+            drafts.append(_about_user(
+                facts,
                 rule=Rule.ACCOUNT_BRUTE_FORCE,
                 severity=HIGH,
-                subject_type=USER,
-                subject_ref=facts.user_ref,
-                subject_label=facts.user_label,
-                dedup_ref=facts.user_ref,
-                user_id=facts.user_id,
                 evidence={
                     "failures": _count(facts.account_failures),
                     "window_seconds": facts.account_window,
@@ -118,14 +137,10 @@ def failure_alerts(facts: FailureFacts, thresholds: Thresholds) -> list[AlertDra
                 notify_user=True,
             ))
         if facts.account_networks >= thresholds.account_networks:
-            drafts.append(AlertDraft(
+            drafts.append(_about_user(
+                facts,
                 rule=Rule.ACCOUNT_MANY_NETWORKS,
                 severity=HIGH,
-                subject_type=USER,
-                subject_ref=facts.user_ref,
-                subject_label=facts.user_label,
-                dedup_ref=facts.user_ref,
-                user_id=facts.user_id,
                 evidence={
                     "networks": _count(facts.account_networks),
                     "failures": _count(facts.account_failures),
@@ -157,15 +172,11 @@ def success_alerts(facts: SuccessFacts, thresholds: Thresholds) -> list[AlertDra
     """Return the alerts a successful sign-in raises."""
     drafts = []
     if facts.failures_before >= thresholds.failures_before_success or facts.account_locked_recently:
-        drafts.append(AlertDraft(
+        drafts.append(_about_user(
+            facts,
             rule=Rule.SUCCESS_AFTER_FAILURES,
             # From a browser that signed in before it is most likely the owner.
             severity=MEDIUM if facts.known_device else HIGH,
-            subject_type=USER,
-            subject_ref=facts.user_ref,
-            subject_label=facts.user_label,
-            dedup_ref=facts.user_ref,
-            user_id=facts.user_id,
             evidence={
                 "failures_before": _count(facts.failures_before),
                 "window_seconds": facts.account_window,
@@ -179,15 +190,12 @@ def success_alerts(facts: SuccessFacts, thresholds: Thresholds) -> list[AlertDra
     if facts.new_network or facts.new_device:
         new = [f"network {facts.new_network}"] if facts.new_network else []
         new += [f"device {facts.new_device}"] if facts.new_device else []
-        drafts.append(AlertDraft(
+        drafts.append(_about_user(
+            facts,
             rule=Rule.NEW_SIGN_IN_SOURCE,
             severity=MEDIUM if facts.new_device else LOW,
-            subject_type=USER,
-            subject_ref=facts.user_ref,
-            subject_label=facts.user_label,
             # One open alert per user and new source: two new devices are two alerts.
             dedup_ref=f"{facts.user_ref}:{facts.new_network_ref}:{facts.new_device_ref}",
-            user_id=facts.user_id,
             evidence={
                 "new": new,
                 "network": facts.network,

@@ -139,46 +139,35 @@ def lock_counter(
         )
 
 
-def undo_counters(*, keys: Sequence[tuple[str, str, str]], unseen: bool) -> None:
-    """Take one failure (and, if `unseen`, one distinct pair) back from each counter."""
+def _update_counters(keys: Sequence[tuple[str, str, str]], assignments: str, params: list) -> None:
     if not keys:
         return
-    params: list = [unseen]
     condition = _keys_condition(keys, params)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE guard_counters SET current = CASE WHEN current > 0 THEN current - 1 ELSE 0 END,"
-            " seen_current = CASE WHEN %s AND seen_current > 0 THEN seen_current - 1"
-            "  ELSE seen_current END"
-            f" WHERE {condition}",
-            params,
-        )
+        cursor.execute(f"UPDATE guard_counters SET {assignments} WHERE {condition}", params)
+
+
+def undo_counters(*, keys: Sequence[tuple[str, str, str]], unseen: bool) -> None:
+    """Take one failure (and, if `unseen`, one distinct pair) back from each counter."""
+    _update_counters(
+        keys,
+        "current = CASE WHEN current > 0 THEN current - 1 ELSE 0 END,"
+        " seen_current = CASE WHEN %s AND seen_current > 0 THEN seen_current - 1"
+        " ELSE seen_current END",
+        [unseen],
+    )
 
 
 def count_seen(*, keys: Sequence[tuple[str, str, str]]) -> None:
     """Count one more distinct pair on each counter."""
-    if not keys:
-        return
-    params: list = []
-    condition = _keys_condition(keys, params)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE guard_counters SET seen_current = seen_current + 1 WHERE {condition}", params
-        )
+    _update_counters(keys, "seen_current = seen_current + 1", [])
 
 
 def reset_counters(*, keys: Sequence[tuple[str, str, str]]) -> None:
     """Forget the counts, lock and lockouts of each counter (a successful sign-in)."""
-    if not keys:
-        return
-    params: list = []
-    condition = _keys_condition(keys, params)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE guard_counters SET current = 0, previous = 0, locked_until = NULL, lockouts = 0"
-            f" WHERE {condition}",
-            params,
-        )
+    _update_counters(
+        keys, "current = 0, previous = 0, locked_until = NULL, lockouts = 0", []
+    )
 
 
 def counters_by_key(*, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], CounterRow]:

@@ -3,12 +3,12 @@
 from http import HTTPStatus
 
 import pytest
-from accounts.session_engine import SessionStore
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import RequestFactory
 
 from accounts.decorators import admin_required, login_required
+from accounts.session_engine import SessionStore
 from accounts.sessions import RequestAuth, attach_user, get_authenticated_user
 
 

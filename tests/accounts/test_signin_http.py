@@ -4,9 +4,9 @@ import re
 from http import HTTPStatus
 
 import pytest
-from accounts.session_engine import SessionStore
 
 from accounts import store
+from accounts.session_engine import SessionStore
 from authlog.events import unknown_name_pseudonym
 from tests.conftest import DEFAULT_PASSWORD, rows
 from tests.hashers import CountingHasher
