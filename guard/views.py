@@ -28,10 +28,27 @@ from guard.rules import TITLES, Rule
 ALERTS_URL = "/dashboard/alerts/"
 # The dashboard's layout (its sub-navigation) when that app is installed; ours otherwise.
 LAYOUTS = ["dashboard/_layout.html", "guard/_layout.html"]
+# What each counter kind holds back, as the "Locked now" table says it.
+KIND_LABELS = {
+    "pair": "This name from this network",
+    "username": "This name from every network",
+    "ip": "Every name from this network",
+    "account": "This account from unknown browsers",
+    "device": "This account from one known browser",
+}
 _NOTICES = {
     "acknowledged": "Alert acknowledged.",
     "unlocked": "Unlocked: its failure counters are cleared.",
 }
+
+
+@dataclass(frozen=True)
+class LockRow:
+    """A locked counter as the "Locked now" table shows it."""
+
+    throttle: operations.Throttle
+    holds_back: str
+    wait: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,10 @@ class AlertRow:
     title: str
     evidence: list[tuple[str, str]]
     unlockable: bool
+
+
+# Evidence keys that read badly when merely capitalised.
+_EVIDENCE_LABELS = {"sample_ips": "Sample IPs", "window_seconds": "Window", "ip_address": "IP address"}
 
 
 def evidence_items(evidence: dict) -> list[tuple[str, str]]:
@@ -55,9 +76,11 @@ def evidence_items(evidence: dict) -> list[tuple[str, str]]:
             text = ", ".join(str(v) for v in value) or "—"
         elif value is None:
             text = "—"
+        elif key == "window_seconds" and isinstance(value, int):
+            text = describe_wait(value)
         else:
             text = str(value)
-        items.append((key.replace("_", " ").capitalize(), text))
+        items.append((_EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize()), text))
     return items
 
 
@@ -126,7 +149,11 @@ def alerts_view(request: HttpRequest) -> HttpResponse:
         "open_rows": _rows(open_alerts),
         "open_count": store.count_alerts(status=store.ALERT_OPEN),
         "recent_rows": _rows(recent),
-        "locks": locks,
+        "locks": [
+            LockRow(throttle=lock, holds_back=KIND_LABELS.get(lock.kind, lock.kind),
+                    wait=describe_wait(lock.retry_after))
+            for lock in locks
+        ],
         "actions": store.recent_actions(limit=20),
         "notice": _NOTICES.get(request.GET.get("done", "")),
         "error": error,
