@@ -16,7 +16,6 @@ from authlog.history import SessionSpan, TimelinePage
 from authlog.store import LOGIN_FAILED, EventFilter, TimelineKey
 from dashboard import charts
 
-EVENT_LABELS = {"login": "Signed in", "logout": "Signed out", "login_failed": "Failed sign-in"}
 DRILL_DOWN_ROWS = 20
 SERIES_BY_TYPE = (
     charts.Series("login", "Sign-ins"),

@@ -31,7 +31,7 @@ from authlog.filters import DEVICES, FilterError
 from authlog.history import iter_record_values, timeline_page
 from authlog.request_info import client_ip, raw_user_agent
 from authlog.trail import trail_status
-from dashboard import pages
+from dashboard import labels, pages
 from dashboard.query import (
     CHART_DAYS,
     PAGE_SIZE,
@@ -47,7 +47,7 @@ read_only = require_http_methods(["GET", "HEAD"])
 def _filter_context(values: dict[str, str]) -> dict:
     return {
         "values": values,
-        "event_types": pages.EVENT_LABELS,
+        "event_types": labels.EVENT_LABELS,
         "devices": DEVICES,
         "query": urlencode(values),
         "export_query": urlencode(values),
