@@ -26,7 +26,7 @@ from accounts import store as accounts_store
 from accounts.decorators import admin_required, login_required
 from accounts.sessions import get_authenticated_user
 from authlog.client_ip import parse_address
-from authlog.export import batched, csv_value_lines, json_value_chunks
+from authlog.export import csv_value_chunks, json_value_chunks
 from authlog.filters import DEVICES, FilterError
 from authlog.history import iter_record_values, timeline_page
 from authlog.request_info import client_ip, raw_user_agent
@@ -114,7 +114,7 @@ def export_csv_view(request: HttpRequest) -> HttpResponse:
         events = _export_events(request)
     except FilterError as error:
         return HttpResponse(str(error), status=HTTPStatus.BAD_REQUEST, content_type="text/plain")
-    return _export_response(batched(csv_value_lines(events)), "text/csv; charset=utf-8", "csv")
+    return _export_response(csv_value_chunks(events), "text/csv; charset=utf-8", "csv")
 
 
 @admin_required
