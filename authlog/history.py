@@ -19,6 +19,8 @@ from authlog.store import EventFilter, StoredEvent, TimelineKey
 from config.dbtime import as_utc
 
 MAX_LIMIT = 10_000
+# How many of the newest events of one user or address a drill-down groups (the pages say so).
+DRILL_DOWN_WINDOW = store.DRILL_DOWN_WINDOW
 # Usernames an export keeps between its batches (ids and names: a few MB at most).
 _NAME_CACHE_SIZE = 50_000
 
