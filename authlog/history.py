@@ -312,17 +312,13 @@ class DayCounts:
     failures: int
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 def events_per_day(*, days: int, now: datetime) -> list[DayCounts]:
     """Return the last `days` UTC days (today included), oldest first, with their counts."""
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     totals: dict[tuple[date, str], int] = defaultdict(int)
-    for hour, event_type, n in store.hourly_counts(since=_midnight(first)):
-        totals[(hour.date(), event_type)] += n
+    for day, event_type, n in store.daily_counts(since=first):
+        totals[(day, event_type)] += n
     return [
         DayCounts(
             day=day,
