@@ -3,7 +3,7 @@
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
@@ -807,6 +807,14 @@ def _branch_conditions(kind: int, event_filter: EventFilter, params: list) -> li
     return conditions
 
 
+# A network filter with at least this many known addresses is "wide": probing
+# each address's index costs more than reading the newest rows and testing
+# them (the /16 of the 10M-event bench: 9,700 addresses, 17 ms against 5 ms).
+_WIDE_NETWORK_ADDRESSES = 2_000
+# How many of the newest rows a wide network's page reads before it probes instead.
+_NETWORK_SCAN_ROWS = 2_000
+
+
 def timeline_tuples(
     *, kind: int, event_filter: EventFilter, before: TimelineKey | None, limit: int
 ) -> list[tuple]:
@@ -814,6 +822,37 @@ def timeline_tuples(
     # uses login_logs_timestamp / failed_logins_timestamp (timestamp, id) read
     # backwards, or the (user_id|ip_address|attempted_username, timestamp, id)
     # index when that filter is set.
+    network = event_filter.ip_network
+    if network is not None and limit * 4 <= _NETWORK_SCAN_ROWS and _is_wide(network):
+        # The newest rows first: if they hold a page, it is exactly the page
+        # (every row after `before` that is not among them is older). Bounded:
+        # a wide network with few events falls back to probing its addresses.
+        rows = _timeline_query(
+            kind, replace(event_filter, ip_network=None), before, limit, scan_within=network
+        )
+        if len(rows) >= limit:
+            return rows
+    return _timeline_query(kind, event_filter, before, limit)
+
+
+def _is_wide(network: IPNetwork) -> bool:
+    # uses ip_keys_key; stops counting at the threshold
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM ip_keys WHERE ip_key BETWEEN %s AND %s LIMIT %s)"
+            " AS known",
+            [*network_key_range(network), _WIDE_NETWORK_ADDRESSES],
+        )
+        return cursor.fetchone()[0] >= _WIDE_NETWORK_ADDRESSES
+
+
+def _timeline_query(
+    kind: int,
+    event_filter: EventFilter,
+    before: TimelineKey | None,
+    limit: int,
+    scan_within: IPNetwork | None = None,
+) -> list[tuple]:
     params: list = []
     conditions = _branch_conditions(kind, event_filter, params)
     if conditions is None:
@@ -830,10 +869,17 @@ def timeline_tuples(
         else:
             conditions.append("timestamp <= %s AND (timestamp < %s OR id < %s)")
             params.extend([before.time, before.time, before.id])
-    params.append(limit)
-    sql = (
-        f"{_branch_select(kind)}{_where(conditions)} ORDER BY timestamp DESC, id DESC LIMIT %s"
-    )
+    sql = f"{_branch_select(kind)}{_where(conditions)} ORDER BY timestamp DESC, id DESC LIMIT %s"
+    if scan_within is None:
+        params.append(limit)
+    else:
+        # uses the (timestamp, id) index for the newest rows, ip_keys_key for the network
+        sql = (
+            f"SELECT * FROM ({sql}) AS newest WHERE ip_address IN"
+            " (SELECT ip_address FROM ip_keys WHERE ip_key BETWEEN %s AND %s)"
+            " ORDER BY time_key DESC, id DESC LIMIT %s"
+        )
+        params.extend([_NETWORK_SCAN_ROWS, *network_key_range(scan_within), limit])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
