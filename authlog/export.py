@@ -45,33 +45,60 @@ def csv_lines(events: Iterable[AuthEvent]) -> Iterator[str]:
 def csv_value_chunks(rows: Iterable[tuple], *, batch: int = 2000) -> Iterator[str]:
     """Yield the CSV header and the records (values in RECORD_FIELDS order), `batch` at a time.
 
-    One writerows() call per batch keeps the loop over rows in C; each chunk
-    is a few hundred kB, so the response makes few writes and memory stays flat.
+    Every field is quoted (RFC 4180), quotes doubled, formula cells
+    neutralised as csv_cell does. Each chunk is a few hundred kB, so the
+    response makes few writes and memory stays flat.
     """
+    yield _csv_block_slowly([RECORD_FIELDS])
+    rows = iter(rows)
+    while block := list(islice(rows, batch)):
+        yield _csv_block(block)
+
+
+# Stand-ins for "next field" and "next line" while a block is one string; the
+# trail's text is cleaned of control characters, and a block that holds one
+# anyway (a row from the seed's raw INSERT) is written by the csv module.
+_FIELD, _LINE = "\x1f", "\x1e"
+_NEUTRALISE = [
+    (prefix, [(separator + prefix, separator + "'" + prefix) for separator in (_FIELD, _LINE)])
+    for prefix in _FORMULA_PREFIXES
+]
+
+
+def _csv_block(block: list[tuple]) -> str:
+    """Return the CSV lines of a block of records, doing per block what csv.writer does per field.
+
+    A million-row export spent 9 of its 13 µs a row in csv.writer and
+    csv_cell (issue 4); here Python touches each value once (None and
+    numbers to text) and the rest is a few str.replace over the whole block.
+    """
+    text = _LINE.join(
+        [
+            _FIELD.join(["" if v is None else v if v.__class__ is str else str(v) for v in row])
+            for row in block
+        ]
+    )
+    if text.count(_FIELD) != sum(map(len, block)) - len(block) or text.count(_LINE) != len(block) - 1:
+        return _csv_block_slowly(block)
+    # A field starts at the block's start or right after a separator. Looking
+    # for the bare character first is a memchr; most are in no block at all.
+    for prefix, replacements in _NEUTRALISE:
+        if prefix in text:
+            for separator_prefix, neutralised in replacements:
+                if separator_prefix in text:
+                    text = text.replace(separator_prefix, neutralised)
+    if text[:1] in _FORMULA_FIRST:
+        text = "'" + text
+    text = text.replace('"', '""').replace(_FIELD, '","').replace(_LINE, '"\r\n"')
+    return f'"{text}"\r\n'
+
+
+def _csv_block_slowly(block: list[tuple]) -> str:
+    """Return the CSV lines of a block of records through the csv module, cell by cell."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(RECORD_FIELDS)
-    rows = iter(rows)
-    while True:
-        block = list(islice(rows, batch))
-        writer.writerows(
-            [
-                # csv_cell, inlined: ints and None need no neutralising (the writer
-                # writes None as an empty cell, as csv_cell does).
-                [
-                    ("'" + value if value[:1] in _FORMULA_FIRST else value)
-                    if value.__class__ is str
-                    else value if value is None or value.__class__ is int else csv_cell(value)
-                    for value in row
-                ]
-                for row in block
-            ]
-        )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        if len(block) < batch:
-            return
+    writer.writerows([[csv_cell(value) for value in row] for row in block])
+    return buffer.getvalue()
 
 
 def json_text(events: Iterable[AuthEvent]) -> str:
