@@ -1111,13 +1111,13 @@ def top_failing_addresses(*, since: date, limit: int) -> list[tuple[str, int]]:
     """Return the addresses with the most failed sign-ins from day `since` on, most first.
 
     Exact, without summing every address of the period (90 days are ~125,000
-    rows at 10M events, 45 ms to group on SQLite). The period's heaviest
-    `limit * days` rows hold at least `limit` addresses (an address has one
-    row a day), and their sums there are lower bounds of their totals: the
-    limit-th best is a `floor` the answer reaches. An address whose total
-    reaches the floor failed at least floor/days times on one of the days, so
-    only addresses with such a day are summed. When failures are spread thin
-    the floor is low and this sums them all, as a plain GROUP BY would.
+    rows at 10M events, 45 ms to group on SQLite). The busiest addresses of
+    the period's last week are summed first: the limit-th best of their
+    totals is a `floor` the answer reaches. An address whose total reaches
+    the floor failed at least floor/days times on one of the days, so only
+    addresses with such a day are summed, each by probing its (day, address)
+    keys. When failures are spread thin the floor is low and this sums every
+    address, as a plain GROUP BY would.
     """
     since_value = _day_value(since)
     # uses the primary key of failure_ip_days (day, ip_address), which holds n
@@ -1129,15 +1129,13 @@ def top_failing_addresses(*, since: date, limit: int) -> list[tuple[str, int]]:
         if isinstance(last_day, str):
             last_day = date.fromisoformat(last_day)
         days = max((last_day - since).days + 1, 1)
-        cursor.execute(
-            "SELECT ip_address, n FROM failure_ip_days WHERE day >= %s ORDER BY n DESC LIMIT %s",
-            [since_value, limit * days],
-        )
-        at_least: dict[str, int] = {}
-        for ip, n in cursor.fetchall():
-            at_least[ip] = at_least.get(ip, 0) + n
-        best = sorted(at_least.values(), reverse=True)
-        floor = best[limit - 1] if len(best) >= limit else 0
+        day_values = [_day_value(since + timedelta(days=n)) for n in range(days)]
+        last_week = max(since, last_day - timedelta(days=6))
+        seeds = _busiest_addresses(cursor, last_week, (last_day - last_week).days + 1, 2 * limit)
+        if len(seeds) < limit:
+            seeds = _busiest_addresses(cursor, since, days, 2 * limit)
+        seed_totals = sorted((n for _, n in _probed_totals(cursor, day_values, seeds) or []), reverse=True)
+        floor = seed_totals[limit - 1] if len(seed_totals) >= limit else 0
         # Left out: addresses below `threshold` every day, so below the floor in all.
         threshold = -(-floor // days)
         candidates: list[str] = []
@@ -1147,24 +1145,39 @@ def top_failing_addresses(*, since: date, limit: int) -> list[tuple[str, int]]:
                 [since_value, threshold],
             )
             candidates = [row[0] for row in cursor.fetchall()]
-        if 0 < len(candidates) * days <= _MAX_TOP_PROBES:
-            # Every (day, address) pair named: one primary-key probe each (1 ms
-            # for 12 addresses over 90 days, where a range of days is a scan).
-            day_values = [_day_value(since + timedelta(days=n)) for n in range(days)]
-            cursor.execute(
-                f"SELECT ip_address, SUM(n) FROM failure_ip_days WHERE day IN"
-                f" ({_placeholders(day_values)}) AND ip_address IN ({_placeholders(candidates)})"
-                " GROUP BY ip_address",
-                [*day_values, *candidates],
-            )
-        else:
+        totals = _probed_totals(cursor, day_values, candidates)
+        if totals is None:
             cursor.execute(
                 "SELECT ip_address, SUM(n) FROM failure_ip_days WHERE day >= %s GROUP BY ip_address",
                 [since_value],
             )
-        totals = [(ip, int(n)) for ip, n in cursor.fetchall()]
+            totals = [(ip, int(n)) for ip, n in cursor.fetchall()]
     totals.sort(key=lambda item: (-item[1], item[0]))
     return totals[:limit]
+
+
+def _busiest_addresses(cursor, since: date, days: int, count: int) -> list[str]:
+    # The rows with the most failures from `since` on: an address has one row a
+    # day, so `count` rows per day of the period name at least `count` addresses.
+    cursor.execute(
+        "SELECT ip_address FROM failure_ip_days WHERE day >= %s ORDER BY n DESC LIMIT %s",
+        [_day_value(since), count * days],
+    )
+    return list(dict.fromkeys(row[0] for row in cursor.fetchall()))[:count]
+
+
+def _probed_totals(cursor, day_values: list, addresses: list[str]) -> list[tuple[str, int]] | None:
+    """Return the addresses' failures summed over these days, or None when that is too many probes."""
+    if not addresses or len(addresses) * len(day_values) > _MAX_TOP_PROBES:
+        return None
+    # Every (day, address) pair named: one primary-key probe each (1 ms for 12
+    # addresses over 90 days, where a range of days is a scan of all addresses).
+    cursor.execute(
+        f"SELECT ip_address, SUM(n) FROM failure_ip_days WHERE day IN ({_placeholders(day_values)})"
+        f" AND ip_address IN ({_placeholders(addresses)}) GROUP BY ip_address",
+        [*day_values, *addresses],
+    )
+    return [(ip, int(n)) for ip, n in cursor.fetchall()]
 
 
 def duration_counts(*, since: date) -> dict[int, int]:

@@ -156,7 +156,7 @@ def _top_by_group_by(*, days: int, now: datetime, limit: int) -> list[tuple[str,
 
 
 def test_top_addresses_find_a_steady_attacker_behind_the_bursts(db):
-    """The busiest days belong to bursts; the address with the most failures never has a busy day."""
+    """The busiest days belong to bursts; the most failures come from steady addresses and an older one."""
     now = datetime(2026, 3, 31, 12, tzinfo=UTC)
     for offset in range(30):
         _failures_on("192.0.2.1", now - timedelta(days=offset), 4)  # 120 in all, never more than 4 a day
@@ -164,10 +164,12 @@ def test_top_addresses_find_a_steady_attacker_behind_the_bursts(db):
         _failures_on(ip, now - timedelta(days=n), 50)  # a burst each, tied at 50
     for offset in range(12):
         _failures_on("203.0.113.8", now - timedelta(days=offset), 5)  # 60, busier days than the steady one
+    for offset in range(10, 21):
+        _failures_on("192.0.2.77", now - timedelta(days=offset), 30)  # the most, none in the last week
     _failures_on("203.0.113.9", now - timedelta(days=40), 500)  # before the period
     _failures_on("203.0.113.7", now - timedelta(days=3), 1)
     top = history.top_failing_addresses(days=30, now=now, limit=3)
-    assert top == [("192.0.2.1", 120), ("203.0.113.8", 60), ("198.51.100.1", 50)]
+    assert top == [("192.0.2.77", 330), ("192.0.2.1", 120), ("203.0.113.8", 60)]
     assert top == _top_by_group_by(days=30, now=now, limit=3)
 
 
