@@ -2,7 +2,7 @@
 
 from django import template
 
-from dashboard import labels
+from dashboard import charts, labels
 
 register = template.Library()
 
@@ -35,7 +35,7 @@ def duration(seconds: float | None) -> str:
 @register.filter
 def svg_number(value: float) -> str:
     """Return a coordinate for an SVG attribute, never localised ("12.5", not "12,5")."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return charts.svg_number(value)
 
 
 @register.filter

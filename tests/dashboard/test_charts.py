@@ -3,6 +3,7 @@
 import importlib
 import random
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.db import connection, transaction
@@ -74,6 +75,24 @@ def test_the_charts_page_draws_and_lists_the_numbers(admin_client, busy):
     assert html.count('<svg class="chart-svg"') == 3
     assert "192.0.2.1" in html and "Show the numbers" in html
     assert admin_client.get("/dashboard/charts/?days=7").status_code == 400
+    # Every bar's geometry reaches the browser as four numeric attributes.
+    bars = _rects(html)
+    assert bars and all(set(bar) >= {"x", "y", "width", "height"} for bar in bars)
+    assert all(float(bar["height"]) > 0 and float(bar["x"]) >= 0 for bar in bars)
+
+
+def _rects(html: str) -> list[dict]:
+    class Rects(HTMLParser):
+        found: list[dict] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "rect":
+                self.found.append(dict(attrs))
+
+    parser = Rects()
+    parser.found = []
+    parser.feed(html)
+    return parser.found
 
 
 @pytest.mark.parametrize(
