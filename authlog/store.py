@@ -823,6 +823,7 @@ def timeline_tuples(
     # backwards, or the (user_id|ip_address|attempted_username, timestamp, id)
     # index when that filter is set.
     network = event_filter.ip_network
+    # Pages only: an export's 5,000-row chunks would not fit in the scan.
     if network is not None and limit * 4 <= _NETWORK_SCAN_ROWS and _is_wide(network):
         # The newest rows first: if they hold a page, it is exactly the page
         # (every row after `before` that is not among them is older). Bounded:
