@@ -1,8 +1,10 @@
 """Write events as CSV, JSON or a text table, safe for spreadsheets and terminals."""
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from authlog.cleaning import escape_text
 from authlog.events import AuthEvent
@@ -35,22 +37,68 @@ def csv_cell(value: object) -> str:
     return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(events: Iterable[AuthEvent]) -> Iterator[str]:
-    """Yield the CSV header and one quoted line per event (RFC 4180, every field quoted)."""
-    return csv_value_lines(tuple(export_record(event).values()) for event in events)
+    """Yield the CSV text of the events (RFC 4180, every field quoted), header first, in pieces."""
+    return csv_value_chunks(tuple(export_record(event).values()) for event in events)
 
 
-def csv_value_lines(rows: Iterable[tuple]) -> Iterator[str]:
-    """Yield the CSV header and one quoted line per record given as values in RECORD_FIELDS order."""
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    yield writer.writerow(RECORD_FIELDS)
-    for row in rows:
-        yield writer.writerow([csv_cell(value) for value in row])
+def csv_value_chunks(rows: Iterable[tuple], *, batch: int = 2000) -> Iterator[str]:
+    """Yield the CSV header and the records (values in RECORD_FIELDS order), `batch` at a time.
+
+    Every field is quoted (RFC 4180), quotes doubled, formula cells
+    neutralised as csv_cell does. Each chunk is a few hundred kB, so the
+    response makes few writes and memory stays flat.
+    """
+    yield _csv_block_slowly([RECORD_FIELDS])
+    rows = iter(rows)
+    while block := list(islice(rows, batch)):
+        yield _csv_block(block)
+
+
+# Stand-ins for "next field" and "next line" while a block is one string; the
+# trail's text is cleaned of control characters, and a block that holds one
+# anyway (a row from the seed's raw INSERT) is written by the csv module.
+_FIELD, _LINE = "\x1f", "\x1e"
+_NEUTRALISE = [
+    (prefix, [(separator + prefix, separator + "'" + prefix) for separator in (_FIELD, _LINE)])
+    for prefix in _FORMULA_PREFIXES
+]
+
+
+def _csv_block(block: list[tuple]) -> str:
+    """Return the CSV lines of a block of records, doing per block what csv.writer does per field.
+
+    A million-row export spent 9 of its 13 µs a row in csv.writer and
+    csv_cell (issue 4); here Python touches each value once (None and
+    numbers to text) and the rest is a few str.replace over the whole block.
+    """
+    text = _LINE.join(
+        [
+            _FIELD.join(["" if v is None else v if v.__class__ is str else str(v) for v in row])
+            for row in block
+        ]
+    )
+    if text.count(_FIELD) != sum(map(len, block)) - len(block) or text.count(_LINE) != len(block) - 1:
+        return _csv_block_slowly(block)
+    # A field starts at the block's start or right after a separator. Looking
+    # for the bare character first is a memchr; most are in no block at all.
+    for prefix, replacements in _NEUTRALISE:
+        if prefix in text:
+            for separator_prefix, neutralised in replacements:
+                if separator_prefix in text:
+                    text = text.replace(separator_prefix, neutralised)
+    if text[:1] in _FORMULA_FIRST:
+        text = "'" + text
+    text = text.replace('"', '""').replace(_FIELD, '","').replace(_LINE, '"\r\n"')
+    return f'"{text}"\r\n'
+
+
+def _csv_block_slowly(block: list[tuple]) -> str:
+    """Return the CSV lines of a block of records through the csv module, cell by cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerows([[csv_cell(value) for value in row] for row in block])
+    return buffer.getvalue()
 
 
 def json_text(events: Iterable[AuthEvent]) -> str:
@@ -90,15 +138,3 @@ def json_value_chunks(rows: Iterable[tuple], *, batch: int = 1000) -> Iterator[s
             yield "".join(pending).translate(_HTML_SIGNIFICANT)
             pending = []
     yield ("".join(pending) + "\n]\n").translate(_HTML_SIGNIFICANT)
-
-
-def batched(lines: Iterable[str], *, size: int = 500) -> Iterator[str]:
-    """Join lines into chunks of `size`, so a streamed response is not one write per line."""
-    pending: list[str] = []
-    for line in lines:
-        pending.append(line)
-        if len(pending) >= size:
-            yield "".join(pending)
-            pending = []
-    if pending:
-        yield "".join(pending)

@@ -19,6 +19,10 @@ from authlog.store import EventFilter, StoredEvent, TimelineKey
 from config.dbtime import as_utc
 
 MAX_LIMIT = 10_000
+# How many of the newest events of one user or address a drill-down groups (the pages say so).
+DRILL_DOWN_WINDOW = store.DRILL_DOWN_WINDOW
+# Usernames an export keeps between its batches (ids and names: a few MB at most).
+_NAME_CACHE_SIZE = 50_000
 
 
 def search_events(*, event_filter: EventFilter, limit: int) -> list[AuthEvent]:
@@ -155,10 +159,24 @@ def _kind_tuples(kind: int, event_filter: EventFilter, chunk: int) -> Iterator[t
         before = TimelineKey(time=rows[-1][9], kind=kind, id=rows[-1][0])
 
 
+# SQLite's text of a UTC time, "YYYY-MM-DD HH:MM:SS" with an optional fraction of 1 to 6 digits.
+_DB_TEXT_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,6}))?\Z")
+
+
 def _iso(value: str | datetime | None) -> str | None:
     # Exactly AuthEvent.as_record()'s form of the time.
     moment = as_utc(value)
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _iso_of_db_time(value: str | datetime | None) -> str | None:
+    """Return _iso(value), rewriting SQLite's text directly (a million datetimes cost seconds)."""
+    if type(value) is str and (match := _DB_TEXT_TIME.match(value)):
+        fraction = (match.group(1) or "").ljust(6, "0")
+        # datetime.isoformat() leaves out a zero fraction and writes any other with six digits.
+        second = value[11:19] if fraction == "000000" else f"{value[11:19]}.{fraction}"
+        return f"{value[:10]}T{second}Z"
+    return _iso(value)
 
 
 def iter_record_values(*, event_filter: EventFilter, chunk: int = 5000) -> Iterator[tuple]:
@@ -171,16 +189,24 @@ def iter_record_values(*, event_filter: EventFilter, chunk: int = 5000) -> Itera
         *(_kind_tuples(kind, event_filter, chunk) for kind in store.TIMELINE_KINDS),
         reverse=True,
     )
+    # Names already read: a busy account appears in every batch. Bounded, so
+    # memory stays flat however many accounts the export spans.
+    names: dict[int, str | None] = {}
     while batch := [entry[3] for entry in islice(merged, chunk)]:
-        names = accounts_store.usernames_by_ids(
-            user_ids={row[2] for row in batch if row[2] is not None and row[1] != store.LOGIN_FAILED}
-        )
-        for row in batch:
-            failed = row[1] == store.LOGIN_FAILED
-            yield (
-                row[0], row[1], row[2], row[3] if failed else names.get(row[2]),
-                row[4], row[5], row[6], row[7], row[8], _iso(row[9]), row[10],
+        wanted = {row[2] for row in batch if row[2] is not None and row[1] != store.LOGIN_FAILED}
+        wanted.difference_update(names)
+        if wanted:
+            if len(names) > _NAME_CACHE_SIZE:
+                names.clear()
+            found = accounts_store.usernames_by_ids(user_ids=wanted)
+            names.update((user_id, found.get(user_id)) for user_id in wanted)
+        yield from [
+            (
+                row[0], row[1], row[2], row[3] if row[1] == store.LOGIN_FAILED else names.get(row[2]),
+                row[4], row[5], row[6], row[7], row[8], _iso_of_db_time(row[9]), row[10],
             )
+            for row in batch
+        ]
 
 
 def iter_events(*, event_filter: EventFilter, chunk: int = 5000) -> Iterator[AuthEvent]:
@@ -286,17 +312,13 @@ class DayCounts:
     failures: int
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 def events_per_day(*, days: int, now: datetime) -> list[DayCounts]:
     """Return the last `days` UTC days (today included), oldest first, with their counts."""
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     totals: dict[tuple[date, str], int] = defaultdict(int)
-    for hour, event_type, n in store.hourly_counts(since=_midnight(first)):
-        totals[(hour.date(), event_type)] += n
+    for day, event_type, n in store.daily_counts(since=first):
+        totals[(day, event_type)] += n
     return [
         DayCounts(
             day=day,

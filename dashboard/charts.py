@@ -41,6 +41,20 @@ class Bar:
     series: str
     title: str
 
+    @property
+    def geometry(self) -> str:
+        """Return the rect's position and size as attributes, in one string for the template.
+
+        Unquoted (HTML allows it for values without spaces or quotes): the
+        text is digits, dots and names only, so autoescaping leaves it as is.
+        A 90-day chart has 270 bars; four template lookups and filters each
+        were a third of the charts page's time (issue 4).
+        """
+        return (
+            f"x={svg_number(self.x)} y={svg_number(self.y)}"
+            f" width={svg_number(self.width)} height={svg_number(self.height)}"
+        )
+
 
 @dataclass(frozen=True)
 class Tick:
@@ -69,6 +83,11 @@ class ColumnChart:
     series: tuple[Series, ...]
     columns: list[Column] = field(repr=False)
     total: int = 0
+
+
+def svg_number(value: float) -> str:
+    """Return a coordinate for an SVG attribute, never localised ("12.5", not "12,5")."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def nice_step(maximum: float, *, ticks: int = 4) -> int:

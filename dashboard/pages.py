@@ -16,7 +16,6 @@ from authlog.history import SessionSpan, TimelinePage
 from authlog.store import LOGIN_FAILED, EventFilter, TimelineKey
 from dashboard import charts
 
-EVENT_LABELS = {"login": "Signed in", "logout": "Signed out", "login_failed": "Failed sign-in"}
 DRILL_DOWN_ROWS = 20
 SERIES_BY_TYPE = (
     charts.Series("login", "Sign-ins"),
@@ -69,6 +68,8 @@ def _session_views(spans: list[SessionSpan], active_refs: set[str]) -> list[Sess
 @dataclass(frozen=True)
 class UserPage:
     user: User
+    # Addresses and devices are grouped over this many of the user's newest events.
+    window: int
     timeline: TimelinePage
     active: list[SessionView]
     sessions: list[SessionView]
@@ -88,6 +89,7 @@ def user_page(
     active_refs = {session.session_ref for session in active}
     return UserPage(
         user=user,
+        window=history.DRILL_DOWN_WINDOW,
         timeline=history.timeline_page(
             event_filter=EventFilter(user_id=user.id), before=before, limit=limit
         ),
@@ -111,6 +113,8 @@ def user_page(
 @dataclass(frozen=True)
 class AddressPage:
     ip_address: str
+    # Accounts are grouped over this many of the address's newest events of each kind.
+    window: int
     signed_in: list
     tried: list
     timeline: TimelinePage
@@ -121,6 +125,7 @@ def address_page(*, ip_address: str, before: TimelineKey | None, limit: int) -> 
     signed_in, tried = history.accounts_from_address(ip_address=ip_address, limit=DRILL_DOWN_ROWS)
     return AddressPage(
         ip_address=ip_address,
+        window=history.DRILL_DOWN_WINDOW,
         signed_in=signed_in,
         tried=tried,
         timeline=history.timeline_page(

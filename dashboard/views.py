@@ -26,12 +26,12 @@ from accounts import store as accounts_store
 from accounts.decorators import admin_required, login_required
 from accounts.sessions import get_authenticated_user
 from authlog.client_ip import parse_address
-from authlog.export import batched, csv_value_lines, json_value_chunks
+from authlog.export import csv_value_chunks, json_value_chunks
 from authlog.filters import DEVICES, FilterError
 from authlog.history import iter_record_values, timeline_page
 from authlog.request_info import client_ip, raw_user_agent
 from authlog.trail import trail_status
-from dashboard import pages
+from dashboard import labels, pages
 from dashboard.query import (
     CHART_DAYS,
     PAGE_SIZE,
@@ -47,7 +47,7 @@ read_only = require_http_methods(["GET", "HEAD"])
 def _filter_context(values: dict[str, str]) -> dict:
     return {
         "values": values,
-        "event_types": pages.EVENT_LABELS,
+        "event_types": labels.EVENT_LABELS,
         "devices": DEVICES,
         "query": urlencode(values),
         "export_query": urlencode(values),
@@ -114,7 +114,7 @@ def export_csv_view(request: HttpRequest) -> HttpResponse:
         events = _export_events(request)
     except FilterError as error:
         return HttpResponse(str(error), status=HTTPStatus.BAD_REQUEST, content_type="text/plain")
-    return _export_response(batched(csv_value_lines(events)), "text/csv; charset=utf-8", "csv")
+    return _export_response(csv_value_chunks(events), "text/csv; charset=utf-8", "csv")
 
 
 @admin_required

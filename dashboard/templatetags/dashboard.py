@@ -2,7 +2,7 @@
 
 from django import template
 
-from dashboard.pages import EVENT_LABELS
+from dashboard import charts, labels
 
 register = template.Library()
 
@@ -10,7 +10,7 @@ register = template.Library()
 @register.filter
 def event_label(event_type: str) -> str:
     """Return "Signed in", "Signed out" or "Failed sign-in" for an event type."""
-    return EVENT_LABELS.get(event_type, event_type)
+    return labels.event_label(event_type)
 
 
 @register.filter
@@ -35,19 +35,10 @@ def duration(seconds: float | None) -> str:
 @register.filter
 def svg_number(value: float) -> str:
     """Return a coordinate for an SVG attribute, never localised ("12.5", not "12,5")."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-REASON_LABELS = {
-    "unknown_user": "Unknown name",
-    "bad_password": "Wrong password",
-    "inactive_user": "Inactive account",
-    "unusable_password": "No password set",
-    "input_too_long": "Input too long",
-}
+    return charts.svg_number(value)
 
 
 @register.filter
 def reason_label(reason: str | None) -> str:
     """Return why a sign-in failed, in words."""
-    return REASON_LABELS.get(reason, reason) if reason else ""
+    return labels.failure_reason_label(reason)

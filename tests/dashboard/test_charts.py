@@ -1,13 +1,15 @@
 """Chart counts are kept by the event's own transaction and agree with a GROUP BY over the trail."""
 
 import importlib
+import random
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from authlog import events, history
+from authlog import events, history, store
 from authlog.aggregates import DURATION_BOUNDS, duration_bucket
 from authlog.networks import address_key, parse_network
 from dashboard.charts import Column, Series, column_chart, compact_number, nice_step, ranked
@@ -73,6 +75,24 @@ def test_the_charts_page_draws_and_lists_the_numbers(admin_client, busy):
     assert html.count('<svg class="chart-svg"') == 3
     assert "192.0.2.1" in html and "Show the numbers" in html
     assert admin_client.get("/dashboard/charts/?days=7").status_code == 400
+    # Every bar's geometry reaches the browser as four numeric attributes.
+    bars = _rects(html)
+    assert bars and all(set(bar) >= {"x", "y", "width", "height"} for bar in bars)
+    assert all(float(bar["height"]) > 0 and float(bar["x"]) >= 0 for bar in bars)
+
+
+def _rects(html: str) -> list[dict]:
+    class Rects(HTMLParser):
+        found: list[dict] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "rect":
+                self.found.append(dict(attrs))
+
+    parser = Rects()
+    parser.found = []
+    parser.feed(html)
+    return parser.found
 
 
 @pytest.mark.parametrize(
@@ -137,3 +157,67 @@ def test_an_old_failure_counts_on_its_own_day(db, failure):
     assert history.top_failing_addresses(days=1, now=event.timestamp) == [("192.0.2.3", 1)]
     assert history.top_failing_addresses(days=1, now=event.timestamp + timedelta(days=1)) == []
     assert rows("SELECT COUNT(*) FROM failure_ip_days") == [(1,)] and day
+
+
+def _failures_on(ip: str, day: datetime, n: int) -> None:
+    for _ in range(n):
+        store.count_ip_failure(ip_address=ip, at=day)
+
+
+def _top_by_group_by(*, days: int, now: datetime, limit: int) -> list[tuple[str, int]]:
+    """The oracle: every address of the period summed."""
+    since = now.date() - timedelta(days=days - 1)
+    totals = rows(
+        "SELECT ip_address, SUM(n) FROM failure_ip_days WHERE day >= %s GROUP BY ip_address",
+        [since.isoformat() if connection.vendor == "sqlite" else since],
+    )
+    return sorted(((ip, int(n)) for ip, n in totals), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def test_top_addresses_find_a_steady_attacker_behind_the_bursts(db):
+    """The busiest days belong to bursts; the most failures come from steady addresses and an older one."""
+    now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    for offset in range(30):
+        _failures_on("192.0.2.1", now - timedelta(days=offset), 4)  # 120 in all, never more than 4 a day
+    for n, ip in enumerate(("198.51.100.5", "198.51.100.3", "198.51.100.4", "198.51.100.1")):
+        _failures_on(ip, now - timedelta(days=n), 50)  # a burst each, tied at 50
+    for offset in range(12):
+        _failures_on("203.0.113.8", now - timedelta(days=offset), 5)  # 60, busier days than the steady one
+    for offset in range(10, 21):
+        _failures_on("192.0.2.77", now - timedelta(days=offset), 30)  # the most, none in the last week
+    _failures_on("203.0.113.9", now - timedelta(days=40), 500)  # before the period
+    _failures_on("203.0.113.7", now - timedelta(days=3), 1)
+    top = history.top_failing_addresses(days=30, now=now, limit=3)
+    assert top == [("192.0.2.77", 330), ("192.0.2.1", 120), ("203.0.113.8", 60)]
+    assert top == _top_by_group_by(days=30, now=now, limit=3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_top_addresses_equal_a_group_by_over_the_whole_period(db, seed):
+    rng = random.Random(seed)
+    now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    for _ in range(150):
+        ip = f"192.0.2.{int(rng.paretovariate(1.0)) % 40}"
+        _failures_on(ip, now - timedelta(days=rng.randrange(45)), rng.choice((1, 1, 2, 3, 9)))
+    for days, limit in ((7, 3), (30, 5), (30, 10), (90, 10)):
+        assert history.top_failing_addresses(days=days, now=now, limit=limit) == _top_by_group_by(
+            days=days, now=now, limit=limit
+        )
+
+
+def test_events_per_day_sum_the_hours_of_each_utc_day(db):
+    now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    for at, event_type in (
+        (datetime(2026, 3, 29, 23, 59, tzinfo=UTC), events.LOGIN),
+        (datetime(2026, 3, 30, 0, 1, tzinfo=UTC), events.LOGIN),
+        (datetime(2026, 3, 30, 23, 0, tzinfo=UTC), events.LOGIN),
+        (datetime(2026, 3, 30, 23, 30, tzinfo=UTC), events.LOGIN_FAILED),
+        (datetime(2026, 3, 1, 0, 0, tzinfo=UTC), events.LOGOUT),  # before a 30-day period
+    ):
+        store.count_event_hour(event_type=event_type, at=at)
+    per_day = {day.day.isoformat(): (day.logins, day.logouts, day.failures)
+               for day in history.events_per_day(days=30, now=now)}
+    assert len(per_day) == 30
+    assert per_day["2026-03-29"] == (1, 0, 0)
+    assert per_day["2026-03-30"] == (2, 0, 1)
+    assert sum(map(sum, per_day.values())) == 4

@@ -3,8 +3,10 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from http import HTTPStatus
 
+import pytest
 from django.core.management import call_command
 
 from authlog.export import RECORD_FIELDS
@@ -110,3 +112,17 @@ def test_exports_stream_in_chunks_across_both_tables(admin_client, make_user, fa
     chunked = json.loads(streamed(admin_client.get("/dashboard/events.json")))
     assert chunked == everything
     assert len({(r["event_type"], r["id"]) for r in chunked}) == len(chunked) == 15
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-03-01 10:00:00", "2026-03-01 10:00:00.000", "2026-03-01 10:00:00.120",
+    "2026-03-01 10:00:00.5", "2026-03-01 10:00:00.123456", "2026-03-01 10:00:00.000001",
+    # not SQLite's own form: the general path
+    "2026-03-01T10:00:00", "2026-03-01 10:00:00+02:00", None,
+    datetime(2026, 3, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, 0, 7, tzinfo=UTC),
+])
+def test_export_time_text_is_the_records_form(stored):
+    """The exports' shortcut for SQLite's time text writes what AuthEvent.as_record() writes."""
+    from authlog.history import _iso, _iso_of_db_time
+
+    assert _iso_of_db_time(stored) == _iso(stored)

@@ -93,6 +93,27 @@ def test_filters_match_what_sql_counts(admin_client, trail, query, wanted):
     assert sorted((r["event_type"], r["id"]) for r in exported(admin_client, query)) == expected
 
 
+NETWORK_CASES = [case for case in CASES if "/" in case[0]]
+
+
+@pytest.mark.parametrize("scan_rows", [12, 40])
+@pytest.mark.parametrize(("query", "wanted"), NETWORK_CASES, ids=[case[0] for case in NETWORK_CASES])
+def test_a_wide_network_reads_the_newest_rows_first_and_finds_the_same_events(
+    admin_client, trail, monkeypatch, query, wanted, scan_rows
+):
+    """Every network counts as wide here: pages come from the newest rows, or from probing when those run short."""
+    from authlog import store
+
+    monkeypatch.setattr(store, "_WIDE_NETWORK_ADDRESSES", 1)
+    monkeypatch.setattr(store, "_NETWORK_SCAN_ROWS", scan_rows)
+    alice, bob = trail
+    ids = {"alice": alice.id, "bob": bob.id}
+    expected = sorted((e["type"], e["id"]) for e in all_events() if wanted(e, ids))
+    assert sorted(paged(admin_client, query)) == expected
+    assert sorted(paged(admin_client, query, limit=1)) == expected
+    assert sorted((r["event_type"], r["id"]) for r in exported(admin_client, query)) == expected
+
+
 @pytest.mark.parametrize("value", ["%", "_", "\\", "fire%", "f_refox"])
 def test_like_wildcards_in_a_search_are_taken_literally(admin_client, trail, value):
     response = admin_client.get("/dashboard/", {"browser": value})
