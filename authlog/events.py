@@ -115,7 +115,11 @@ def log_auth_event(
     draft = _draft(
         event_type, user_id, username, ip_address, user_agent, session_ref=session_ref(session_key)
     )
-    with transaction.atomic():
+    # No savepoint of its own: it runs inside the transaction of a session
+    # change, and an event that cannot be written must fail that whole
+    # transaction anyway (a sign-in that cannot be recorded does not happen).
+    # (record_failed_login keeps one: its caller goes on after a failure.)
+    with transaction.atomic(savepoint=False):
         row_id, timestamp = store.insert_login_event(
             user_id=user_id,
             event_type=event_type,
