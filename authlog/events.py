@@ -108,7 +108,8 @@ def log_auth_event(
     """Record a sign-in or sign-out of `user_id`; raise DatabaseError if it cannot be written.
 
     Call it inside the transaction that changes the session, so the event and
-    the session stand or fall together.
+    the session stand or fall together; if it raises, let that transaction fail
+    (the event has no savepoint of its own to roll back to).
     """
     if event_type not in (LOGIN, LOGOUT):
         raise ValueError(f"event_type must be 'login' or 'logout', not {event_type!r}")
