@@ -51,13 +51,20 @@ class SessionStore(DatabaseSessionStore):
         if not must_create and self._committed == (self.session_key, serialised):
             # The expiry would move by the milliseconds since that save: not worth a disk flush.
             return
-        super().save(must_create=must_create)
+        using = router.db_for_write(self.model)
+        if must_create and transaction.get_connection(using).in_atomic_block:
+            # Inside the caller's transaction (a sign-in): no savepoint around
+            # the INSERT, two statements fewer. A key that is taken (165 random
+            # bits: not a practical event) then fails that transaction, and the
+            # sign-in answers 503, instead of create() drawing another key.
+            row = self.create_model_instance(self._get_session(no_load=True))
+            row.save(force_insert=True, using=using)
+        else:
+            super().save(must_create=must_create)
         saved = (self.session_key, serialised)
         # Only a committed row may be skipped later: if the transaction this save
         # ran in rolls back, the next save must write the row again.
-        transaction.on_commit(
-            lambda: setattr(self, "_committed", saved), using=router.db_for_write(self.model)
-        )
+        transaction.on_commit(lambda: setattr(self, "_committed", saved), using=using)
 
     def delete(self, session_key=None):
         """Delete the session's row in one statement (Django's engine reads the row first)."""
@@ -72,7 +79,7 @@ class SessionStore(DatabaseSessionStore):
         """Return a fresh key without asking the database whether it is taken.
 
         32 characters of 36 (165 random bits) never collide in practice; if one
-        did, the INSERT of create() would fail on the primary key and create()
-        would draw another key (CreateError), as it does after a race.
+        did, the INSERT would fail on the primary key: create() then draws
+        another key (CreateError), or, inside a transaction, the transaction fails.
         """
         return get_random_string(32, VALID_KEY_CHARS)

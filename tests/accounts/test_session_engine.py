@@ -7,7 +7,7 @@ transaction.
 
 import pytest
 from django.contrib.sessions.backends.base import UpdateError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.session_engine import SessionStore
@@ -86,3 +86,17 @@ def test_a_deleted_session_is_not_taken_for_written():
     session._session_key = key  # noqa: SLF001 - the same object saving its deleted key again
     with pytest.raises(UpdateError):
         session.save()
+
+
+def test_a_taken_key_fails_the_transaction_that_creates_a_session(monkeypatch):
+    # Inside a sign-in's transaction the INSERT runs without a savepoint, so a
+    # key collision (not a practical event) fails the sign-in instead of being retried.
+    taken = SessionStore()
+    taken["colour"] = "blue"
+    taken.save()
+    monkeypatch.setattr(SessionStore, "_get_new_session_key", lambda self: taken.session_key)
+    session = SessionStore()
+    session["colour"] = "green"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        session.save()
+    assert stored_data(taken.session_key) == {"colour": "blue"}
