@@ -72,7 +72,8 @@ class SessionStore(DatabaseSessionStore):
             if self.session_key is None:
                 return
             session_key = self.session_key
-        self._committed = None
+        if session_key == self.session_key:
+            self._committed = None
         self.model.objects.filter(session_key=session_key).delete()
 
     def _get_new_session_key(self):
