@@ -45,16 +45,16 @@ def count_event(event: AuthEvent) -> None:
     """Update the counts for a new event, inside the transaction that wrote it."""
     if event.timestamp is None:
         return
-    store.count_event_hour(event_type=event.event_type, at=event.timestamp)
-    key = address_text_key(event.ip_address)
-    if key is not None:
-        store.remember_ip_key(ip_address=event.ip_address, ip_key=key)
-    if event.event_type == store.LOGIN_FAILED and event.ip_address:
-        store.count_ip_failure(ip_address=event.ip_address, at=event.timestamp)
-    elif event.event_type == store.LOGOUT and event.session_ref:
+    bucket = None
+    if event.event_type == store.LOGOUT and event.session_ref:
         started = store.login_time_of_session(session_ref=event.session_ref)
         if started is not None:
-            store.count_session_duration(
-                bucket=duration_bucket(session_seconds(started, event.timestamp)),
-                at=event.timestamp,
-            )
+            bucket = duration_bucket(session_seconds(started, event.timestamp))
+    store.add_event_counts(
+        event_type=event.event_type,
+        at=event.timestamp,
+        ip_address=event.ip_address,
+        ip_key=address_text_key(event.ip_address),
+        ip_failure=event.event_type == store.LOGIN_FAILED,
+        duration_bucket=bucket,
+    )

@@ -108,14 +108,19 @@ def log_auth_event(
     """Record a sign-in or sign-out of `user_id`; raise DatabaseError if it cannot be written.
 
     Call it inside the transaction that changes the session, so the event and
-    the session stand or fall together.
+    the session stand or fall together; if it raises, let that transaction fail
+    (the event has no savepoint of its own to roll back to).
     """
     if event_type not in (LOGIN, LOGOUT):
         raise ValueError(f"event_type must be 'login' or 'logout', not {event_type!r}")
     draft = _draft(
         event_type, user_id, username, ip_address, user_agent, session_ref=session_ref(session_key)
     )
-    with transaction.atomic():
+    # No savepoint of its own: it runs inside the transaction of a session
+    # change, and an event that cannot be written must fail that whole
+    # transaction anyway (a sign-in that cannot be recorded does not happen).
+    # (record_failed_login keeps one: its caller goes on after a failure.)
+    with transaction.atomic(savepoint=False):
         row_id, timestamp = store.insert_login_event(
             user_id=user_id,
             event_type=event_type,

@@ -495,7 +495,7 @@ def print_report(report, args, workers, probes, profiles, elapsed, load_before) 
           "batch's mean;")
     print("  ratio = median over rounds of (contender / baseline of the same round) on p50s, "
           "[interquartile range over rounds]; 'mean ratio' the same on means")
-    print("  SQL = statements (savepoints included, BEGIN/COMMIT not) / writes / durable commits "
+    print("  SQL = statements (savepoints included, BEGIN/COMMIT not) / writing statements / durable commits "
           "(each one an fsync on SQLite) of one iteration, counted on an untimed run")
 
     for figure in ("cycle", "fail"):

@@ -32,6 +32,17 @@ from bench import common  # noqa: E402
 
 perf_counter = time.perf_counter
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_WRITE_WORDS = frozenset(WRITE_VERBS)
+
+
+def _writes(sql: str) -> bool:
+    """Return whether a statement writes: a write verb, or a WITH whose parts write (PostgreSQL)."""
+    words = sql.upper().split()
+    if not words:
+        return False
+    if words[0] == "WITH":
+        return not _WRITE_WORDS.isdisjoint(words)
+    return words[0] in _WRITE_WORDS
 
 
 def prepare_database(contender: str) -> None:
@@ -260,7 +271,7 @@ class Contender:
             elif verb == "COMMIT":
                 state["commits"] += state["dirty"]
                 state["dirty"] = state["explicit"] = False
-            elif verb in WRITE_VERBS:
+            elif _writes(sql):
                 if connection.get_autocommit() and not state["explicit"]:
                     state["commits"] += 1
                 else:
@@ -311,11 +322,14 @@ class Contender:
 
 
 def _summary(statements: list[str], commits: int) -> dict:
-    """Statements sent (savepoints included; BEGIN/COMMIT not, as PostgreSQL's are implicit)."""
+    """Statements sent (savepoints included; BEGIN/COMMIT not, as PostgreSQL's are implicit).
+
+    `writes` counts statements that write; one WITH writing several tables is one.
+    """
     verbs = [sql.split(None, 1)[0].upper() for sql in statements if sql]
     return {
         "statements": sum(1 for v in verbs if v not in ("BEGIN", "COMMIT")),
-        "writes": sum(1 for v in verbs if v in WRITE_VERBS),
+        "writes": sum(1 for sql in statements if _writes(sql)),
         "commits": commits,
     }
 

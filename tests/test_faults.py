@@ -204,3 +204,21 @@ def test_a_permanent_error_is_not_retried(make_user, client_from_ip, monkeypatch
     response = client_from_ip().post("/login/", {"username": "alice", "password": DEFAULT_PASSWORD})
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert len(calls) == 1
+
+
+def test_an_event_that_cannot_be_written_fails_its_callers_whole_transaction(make_user):
+    # log_auth_event has no savepoint of its own: the session change it goes with cannot commit.
+    from django.db import DatabaseError, transaction
+
+    from authlog import events
+
+    alice = make_user("alice")
+    with inserts_refused("login_logs"):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            store.record_last_login(user_id=alice.id)
+            try:
+                events.log_auth_event(alice.id, events.LOGIN, "192.0.2.1")
+            except DatabaseError:
+                assert connection.needs_rollback  # nothing more may run in it
+                raise
+    assert rows("SELECT last_login_at FROM users WHERE id = %s", [alice.id]) == [(None,)]
