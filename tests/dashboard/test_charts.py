@@ -161,7 +161,7 @@ def test_an_old_failure_counts_on_its_own_day(db, failure):
 
 def _failures_on(ip: str, day: datetime, n: int) -> None:
     for _ in range(n):
-        store.count_ip_failure(ip_address=ip, at=day)
+        store.add_event_counts(event_type="login_failed", at=day, ip_address=ip, ip_failure=True)
 
 
 def _top_by_group_by(*, days: int, now: datetime, limit: int) -> list[tuple[str, int]]:
@@ -214,7 +214,7 @@ def test_events_per_day_sum_the_hours_of_each_utc_day(db):
         (datetime(2026, 3, 30, 23, 30, tzinfo=UTC), events.LOGIN_FAILED),
         (datetime(2026, 3, 1, 0, 0, tzinfo=UTC), events.LOGOUT),  # before a 30-day period
     ):
-        store.count_event_hour(event_type=event_type, at=at)
+        store.add_event_counts(event_type=event_type, at=at)
     per_day = {day.day.isoformat(): (day.logins, day.logouts, day.failures)
                for day in history.events_per_day(days=30, now=now)}
     assert len(per_day) == 30
