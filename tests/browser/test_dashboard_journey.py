@@ -148,6 +148,12 @@ def test_admin_reads_the_dashboard_and_a_user_reads_their_activity(live_server, 
         admin.locator("table.events tbody a.user-link").first.click()
         expect(admin.get_by_test_id("user-heading")).to_contain_text("Dana.Reyes")
         expect(admin.locator("#sessions table tbody tr")).to_have_count(2)
+        # Side by side, the addresses and devices cards fit: nothing hidden behind a sideways scroll.
+        hidden = admin.evaluate(
+            "Array.from(document.querySelectorAll('.grid-2 .table-wrap'))"
+            ".map(w => w.scrollWidth - w.clientWidth)"
+        )
+        assert hidden and max(hidden) <= 0, hidden
         snap(admin, "dashboard-user")
 
         # --- The address that failed: which names were tried from it.
