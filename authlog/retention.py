@@ -266,9 +266,9 @@ def anonymise_addresses(
                 continue
             addresses = store.event_addresses(table=name, ip_column=table.ip_column, ids=ids)
             cut = [
-                (chain.ip_public_form(address), event_id)
+                (table.public_form(address), event_id)
                 for event_id, address in addresses.items()
-                if address is not None and chain.ip_public_form(address) != address
+                if address is not None and table.public_form(address) != address
             ]
             store.replace_event_addresses(table=name, ip_column=table.ip_column, addresses=cut)
         store.forget_ip_salts(seqs=[seq for seq, _table, _id in entries])
@@ -332,11 +332,22 @@ def delete_user(*, user_id: int, erase: bool, for_real: bool) -> UserDeletion:
                     events += store.delete_events(table=t.name, ids=chunk)
                     store.forget_chain_digests(table=t.name, ids=chunk)
         else:
-            renamed = store.rename_failed_attempts(user_id=user_id, name=pseudonym)
+            renamed = {
+                t.name: store.rename_user_names(
+                    table=t.name, name_column=t.name_column, user_column=t.user_column,
+                    user_id=user_id, name=pseudonym,
+                )
+                for t in user_tables
+                if t.name_column
+            }
             operation = trail.record_operation(
                 action=trail.PSEUDONYMISE_USER,
                 subject=pseudonym,
-                detail={"through_seq": through_seq, "failed_logins_renamed": renamed},
+                detail={
+                    "through_seq": through_seq,
+                    "failed_logins_renamed": renamed.pop(trail.FAILED_LOGINS.name, 0),
+                    **({"renamed": renamed} if any(renamed.values()) else {}),
+                },
             )
             events = sum(
                 len(store.event_ids_of_user(table=t.name, user_column=t.user_column, user_id=user_id))

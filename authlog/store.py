@@ -691,12 +691,13 @@ def event_ids_of_user(*, table: str, user_column: str, user_id: int) -> list[int
         return [row[0] for row in cursor.fetchall()]
 
 
-def rename_failed_attempts(*, user_id: int, name: str) -> int:
-    """Record a deleted user's failed sign-ins under `name`; return how many rows changed."""
-    # uses failed_logins_user_timestamp
+def rename_user_names(*, table: str, name_column: str, user_column: str, user_id: int, name: str) -> int:
+    """Record a deleted user's rows of a chained table under `name`; return how many rows changed."""
+    _identifiers(table, name_column, user_column)
+    # failed_logins: uses failed_logins_user_timestamp; guard's tables are small
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE failed_logins SET attempted_username = %s WHERE user_id = %s", [name, user_id]
+            f"UPDATE {table} SET {name_column} = %s WHERE {user_column} = %s", [name, user_id]
         )
         return cursor.rowcount
 

@@ -8,7 +8,8 @@ hashing itself is authlog/chain.py; walking the chain is authlog/verify.py;
 pruning and anonymising is authlog/retention.py.
 
 Another app's events join the chain by declaring their table with
-`register_chained_table` and calling `chain_row` in their write transaction.
+`register_chained_table` and calling `chain_stored_row` in their write
+transaction (guard/chained.py: alerts and admin actions).
 
 Known limits: on PostgreSQL the head row is locked from an event's append
 until its transaction commits, so events are committed one at a time (a few
@@ -61,8 +62,11 @@ class ChainedTable:
     # The event's kind: a column of the row, or one kind for the whole table.
     kind_column: str | None = None
     fixed_kind: str | None = None
-    # Committed as its /24 or /48 prefix plus a salted keyed digest (anonymisable).
+    # Committed as its public form (by default the /24 or /48 prefix) plus a salted keyed
+    # digest of the whole value: anonymising replaces the value with its public form.
     ip_column: str | None = None
+    # What survives anonymisation of the ip_column's text (idempotent); None: an IP address's prefix.
+    ip_public_form: Callable[[str | None], str | None] | None = None
     # Committed as a keyed digest (renamed to a pseudonym when its user is deleted).
     name_column: str | None = None
     user_column: str | None = None
@@ -78,6 +82,10 @@ class ChainedTable:
         """Return the columns read back to verify a row: `columns`, then the IP, then the name."""
         extra = tuple(c for c in (self.ip_column, self.name_column) if c)
         return self.columns + extra
+
+    def public_form(self, value: str | None) -> str | None:
+        """Return what the chain commits to of the ip_column's value (what anonymisation keeps)."""
+        return (self.ip_public_form or chain.ip_public_form)(value)
 
     def kind_of(self, values: Mapping[str, object]) -> str:
         return str(values[self.kind_column]) if self.kind_column else str(self.fixed_kind)
@@ -191,7 +199,7 @@ def _unsealed(keys: chain.ChainKeys, table: ChainedTable, values: Mapping[str, o
     content = chain.content_digest(
         table=table.name,
         values=[(c, event_time if c == table.time_column else values[c]) for c in table.columns],
-        ip_public=chain.ip_public_form(address),
+        ip_public=table.public_form(address),
         ip_digest=address_digest,
         name_digest=typed_digest,
     )
@@ -224,6 +232,15 @@ def _sealed(keys: chain.ChainKeys, entry: store.ChainEntry, *, seq: int, prev_ha
             content_digest=entry.content_digest,
         ),
     )
+
+
+def hold_chain_head() -> None:
+    """Take the chain's append lock now, in a transaction that will write and chain a row.
+
+    Another app's writer calls it before touching its own rows, so every writer
+    takes the head first and PostgreSQL never sees two of them wait on each other.
+    """
+    store.lock_chain_head(genesis_hash=chain.GENESIS_HASH)
 
 
 def chain_row(*, table: ChainedTable, values: Mapping[str, object]) -> ChainPosition:

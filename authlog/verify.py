@@ -189,6 +189,7 @@ class _Layout:
     ip_index: int | None
     name_index: int | None
     user_index: int | None
+    public_form: Callable[[str | None], str | None]
 
     @classmethod
     def of(cls, table: trail.ChainedTable) -> _Layout:
@@ -204,6 +205,7 @@ class _Layout:
             ip_index=index(table.ip_column),
             name_index=index(table.name_column),
             user_index=index(table.user_column),
+            public_form=table.ip_public_form or chain.ip_public_form,
         )
 
 
@@ -222,7 +224,7 @@ def _event_problems(
         # SQLite's text, read as such for speed; naive means UTC to canonical_time.
         values[layout.time_index] = (table.time_column, datetime.fromisoformat(time))
     address = row[layout.ip_index] if layout.ip_index is not None else None
-    public = chain.ip_public_form(address)
+    public = layout.public_form(address)
     content = chain.content_digest(
         table=table.name,
         values=values,
