@@ -1058,3 +1058,121 @@ def duration_counts(*, since: date) -> dict[int, int]:
             [_day_value(since)],
         )
         return {bucket: int(n) for bucket, n in cursor.fetchall()}
+
+
+# --- Retention of the chart counts and address keys (authlog/aggregates.py) ----------------
+
+
+def failure_ip_day_page(
+    *, before_day: date, after: tuple[object, str] | None, limit: int
+) -> list[tuple[object, str, int]]:
+    """Return (day, address, n) rows of days before `before_day`, after the key `after`, in key order."""
+    params: list = [_day_value(before_day)]
+    condition = "day < %s"
+    if after is not None:
+        # Row values: one range of the primary key (day, ip_address) on SQLite and PostgreSQL.
+        condition += " AND (day, ip_address) > (%s, %s)"
+        params += list(after)
+    # uses the primary key of failure_ip_days (day, ip_address)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT day, ip_address, n FROM failure_ip_days WHERE {condition}"
+            " ORDER BY day, ip_address LIMIT %s",
+            [*params, limit],
+        )
+        return [(day, ip, int(n)) for day, ip, n in cursor.fetchall()]
+
+
+def move_failure_ip_days(*, moves: Sequence[tuple[object, str, str, int]]) -> None:
+    """Move each (day, address) count onto (day, new address), adding to a count already there."""
+    if not moves:
+        return
+    with connection.cursor() as cursor:
+        # uses the primary key of failure_ip_days: an upsert, then the old row goes
+        cursor.executemany(
+            "INSERT INTO failure_ip_days (day, ip_address, n) VALUES (%s, %s, %s)"
+            " ON CONFLICT (day, ip_address) DO UPDATE SET n = failure_ip_days.n + excluded.n",
+            [(day, new, n) for day, _old, new, n in moves],
+        )
+        cursor.executemany(
+            "DELETE FROM failure_ip_days WHERE day = %s AND ip_address = %s",
+            [(day, old) for day, old, _new, _n in moves],
+        )
+
+
+def delete_failure_ip_days(*, before_day: date, limit: int) -> int:
+    """Delete at most `limit` counts of days before `before_day`; return how many went."""
+    # uses the primary key of failure_ip_days (day, ip_address): a range of its first column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM failure_ip_days WHERE (day, ip_address) IN (SELECT day, ip_address"
+            " FROM failure_ip_days WHERE day < %s ORDER BY day, ip_address LIMIT %s)",
+            [_day_value(before_day), limit],
+        )
+        return cursor.rowcount
+
+
+def subtract_ip_failures(
+    *, counts: Sequence[tuple[date, str, int]], fallback: Callable[[str], str | None]
+) -> None:
+    """Take erased failures off their (day, address) counts (else off (day, fallback(address))); drop zeros."""
+    with connection.cursor() as cursor:
+        for day, ip, n in counts:
+            # uses the primary key of failure_ip_days
+            for address in dict.fromkeys([ip, fallback(ip)]):
+                cursor.execute(
+                    "UPDATE failure_ip_days SET n = n - %s WHERE day = %s AND ip_address = %s",
+                    [n, _day_value(day), address],
+                )
+                if cursor.rowcount:
+                    cursor.execute(
+                        "DELETE FROM failure_ip_days WHERE day = %s AND ip_address = %s AND n <= 0",
+                        [_day_value(day), address],
+                    )
+                    break
+
+
+def ip_key_page(*, after: str | None, limit: int) -> list[str]:
+    """Return addresses of ip_keys after `after`, in order."""
+    # uses the primary key of ip_keys
+    with connection.cursor() as cursor:
+        if after is None:
+            cursor.execute("SELECT ip_address FROM ip_keys ORDER BY ip_address LIMIT %s", [limit])
+        else:
+            cursor.execute(
+                "SELECT ip_address FROM ip_keys WHERE ip_address > %s ORDER BY ip_address LIMIT %s",
+                [after, limit],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def forget_unused_ip_keys(*, addresses: Sequence[str]) -> int:
+    """Delete the keys of these addresses that no sign-in, sign-out or failure holds any more."""
+    if not addresses:
+        return 0
+    # uses login_logs_ip_timestamp and failed_logins_ip_timestamp: one probe per address
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM ip_keys WHERE ip_address IN ({_placeholders(addresses)})"
+            " AND NOT EXISTS (SELECT 1 FROM login_logs l WHERE l.ip_address = ip_keys.ip_address)"
+            " AND NOT EXISTS (SELECT 1 FROM failed_logins f WHERE f.ip_address = ip_keys.ip_address)",
+            list(addresses),
+        )
+        return cursor.rowcount
+
+
+def failures_by_day_and_address(*, ids: Sequence[int]) -> list[tuple[date, str, int]]:
+    """Return (day, address, count) of these failed sign-ins (for taking them off the counts)."""
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT timestamp, ip_address FROM failed_logins WHERE id IN ({_placeholders(ids)})"
+            " AND ip_address IS NOT NULL AND timestamp IS NOT NULL",
+            list(ids),
+        )
+        counts: dict[tuple[date, str], int] = {}
+        for at, ip in cursor.fetchall():
+            key = (as_utc(at).date(), ip)
+            counts[key] = counts.get(key, 0) + 1
+    return [(day, ip, n) for (day, ip), n in counts.items()]
