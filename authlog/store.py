@@ -171,7 +171,7 @@ def recent_events(*, event_filter: EventFilter, limit: int) -> list[StoredEvent]
 _IDENTIFIER = re.compile(r"[a-z_]{1,40}\Z")
 _CHAIN_COLUMNS = (
     "seq, event_table, event_id, kind, {time}, ip_salt, ip_digest, name_digest,"
-    " content_digest, entry_hash"
+    " content_digest, entry_hash, key_id"
 )
 
 
@@ -236,6 +236,9 @@ class ChainEntry:
     name_digest: str | None
     content_digest: str
     entry_hash: str
+    # The id of the chain key it was hashed with; None: written before keys had ids
+    # (then the key named by trail_head.first_key_id).
+    key_id: str | None = None
 
 
 def _chain_entry(row: tuple) -> ChainEntry:
@@ -273,8 +276,8 @@ def lock_chain_head(*, genesis_hash: str) -> tuple[int, str]:
 
 _INSERT_ENTRY = (
     "INSERT INTO trail_chain (seq, event_table, event_id, kind, event_time, ip_salt,"
-    " ip_digest, name_digest, content_digest, entry_hash)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ip_digest, name_digest, content_digest, entry_hash, key_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -282,7 +285,7 @@ def _entry_params(e: ChainEntry) -> list:
     return [
         e.seq, e.event_table, e.event_id, e.kind,
         to_db_time(e.event_time) if e.event_time is not None else None,
-        e.ip_salt, e.ip_digest, e.name_digest, e.content_digest, e.entry_hash,
+        e.ip_salt, e.ip_digest, e.name_digest, e.content_digest, e.entry_hash, e.key_id,
     ]
 
 
@@ -328,6 +331,38 @@ def chain_head() -> tuple[int, str] | None:
         cursor.execute("SELECT seq, entry_hash FROM trail_head WHERE id = 1")
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
+
+
+def first_key_id() -> str | None:
+    """Return the id of the key that hashed the entries written before keys had ids (None: unknown)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT first_key_id FROM trail_head WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def insert_key_change(*, key_id: str, retired: str, through_seq: int) -> tuple[int, datetime]:
+    """Record a change of the chain key; return the row's id and time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO trail_key_changes (key_id, retired, through_seq) VALUES (%s, %s, %s)"
+            " RETURNING id, timestamp",
+            [key_id, retired, through_seq],
+        )
+        row_id, timestamp = cursor.fetchone()
+    return row_id, as_utc(timestamp)
+
+
+def chained_key_changes() -> list[tuple[int, str, str, int]]:
+    """Return (seq, new key id, retired keys' JSON, through_seq) of every chained key change, by seq."""
+    # A handful of rows, joined on trail_chain's UNIQUE (event_table, event_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.seq, k.key_id, k.retired, k.through_seq FROM trail_key_changes k"
+            " JOIN trail_chain c ON c.event_table = 'trail_key_changes' AND c.event_id = k.id"
+            " ORDER BY c.seq"
+        )
+        return cursor.fetchall()
 
 
 def chain_bounds() -> tuple[int | None, int | None]:

@@ -15,5 +15,5 @@ def chain_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("guard", "0001_guard"), ("authlog", "0003_trail_chain")]
+    dependencies = [("guard", "0001_guard"), ("authlog", "0004_trail_key_ids")]
     operations = [migrations.RunPython(chain_existing, migrations.RunPython.noop)]
