@@ -149,3 +149,13 @@ def test_known_sources_are_forgotten_with_the_sign_ins_that_showed_them(signed_i
     assert rows("SELECT COUNT(*) FROM guard_known_sources") == [(0,)]
     assert guard_store.known_source_count(user_id=signed_in_alice.id, kind="network", at_most=5) == 0
     assert verify().ok
+
+
+def test_a_prune_deletes_expired_throttle_counters(signed_in_alice, monkeypatch):
+    from guard import throttle
+
+    assert rows("SELECT COUNT(*) FROM guard_counters") != [(0,)]
+    far = throttle.clock() + 400 * 86400
+    monkeypatch.setattr(throttle, "clock", lambda: far)
+    retention.prune_trail(for_real=True, pause=0)
+    assert rows("SELECT COUNT(*) FROM guard_counters") == [(0,)]

@@ -186,3 +186,26 @@ def test_a_key_change_without_the_retired_keys_consent_is_refused(keys, write_ev
         })
     [problem] = verify().problems
     assert problem.seq == 2 and f"retired key '{key_id(OLD)}' did not sign this key change" in problem.what
+
+
+def test_entries_from_before_key_ids_verify_with_the_key_the_migration_recorded(keys, write_events):
+    keys(key=OLD)
+    write_events(3)
+    # As migration 0004 leaves a chain written before it: no key ids, the head naming the key.
+    sql("UPDATE trail_chain SET key_id = NULL")
+    sql("UPDATE trail_head SET first_key_id = %s", [key_id(OLD)])
+    keys(keys=f"{NEW},{OLD}")
+    assert verify().ok
+    sql("UPDATE trail_head SET first_key_id = %s", [key_id(THIRD)])
+    assert "cannot be checked" in verify().problems[0].what
+
+
+def test_changing_an_entrys_key_id_makes_it_fail(keys, write_events):
+    keys(keys=f"{NEW},{OLD}")
+    write_events(3)
+    sql("UPDATE trail_chain SET key_id = %s WHERE seq = 2", [key_id(OLD)])
+    [problem] = verify().problems
+    assert problem.seq == 2 and "does not verify" in problem.what
+    sql("UPDATE trail_chain SET key_id = 'ffffffffffffffff' WHERE seq = 2")
+    [problem] = verify().problems
+    assert problem.seq == 2 and "cannot be checked" in problem.what
