@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from accounts.usernames import normalise_username
 from guard import store, throttle
 from guard.counters import CountersUnavailable, database_counters, primary_counters
-from guard.devices import keyed_hash
+from guard.operations import user_ref_of
 
 logger = logging.getLogger("guard.retention")
 BATCH = 1000
@@ -31,7 +30,7 @@ BATCH = 1000
 def forget_deleted_user(*, user_id: int, username: str, **_kwargs) -> None:
     """Forget a deleted user's known sources and throttle counters (in the deletion's transaction)."""
     store.delete_known_sources_of_user(user_id=user_id)
-    user_ref = keyed_hash("name", normalise_username(username))
+    user_ref = user_ref_of(username)
     database_counters().clear(user_ref=user_ref)
     primary = primary_counters()
     if primary is not database_counters():
