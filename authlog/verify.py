@@ -15,6 +15,12 @@ recorded anonymisation, a renamed failure by a recorded user deletion. Then:
 every event row has an entry (else it was inserted), the head row and the
 stored checkpoints agree with the chain (else entries were cut from the end).
 
+Each entry is checked with the key it names (trail.Keyring: the current key
+and the retired ones held); entries whose key is not held are reported as
+one range that cannot be checked, an entry hashed with a key after a
+recorded key change retired it as a problem, and a key change whose retired
+keys did not sign it as a problem.
+
 Known limit: swapping two rows' timestamps, seqs or ids shows as an edit at
 each seq involved ("reordered" is not told apart from "edited").
 """
