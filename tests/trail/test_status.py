@@ -110,3 +110,10 @@ def test_the_status_command(write_events):
     assert ("retention: login 365 days, logout 365 days, login_failed 90 days, trail 365 days,"
             " alert 90 days, admin_action 365 days") in lines
     assert lines[-1] == "next prune: due (never run)"
+
+
+def test_the_partial_shows_the_current_key_id_and_the_retired_ones(db, settings):
+    settings.AUTHLOG = {"CHAIN_KEYS": "n" * 40 + "," + "o" * 40}
+    html = render(trail.trail_status())
+    current, retired = (chain.ChainKeys.derive(k.encode()).key_id for k in ("n" * 40, "o" * 40))
+    assert f"(key id <code>{current}</code>; retired keys held: <code>{retired}</code>)" in html
