@@ -7,14 +7,24 @@ analytics do) in the event's own transaction, so a rolled-back event is not
 counted. Known limits: on PostgreSQL, concurrent events of one hour and type
 queue briefly on that hour's row until their transactions commit; the seed's
 raw INSERT bypasses these counts (run the migration's backfill again).
+
+Retention (authlog/retention.py calls the functions at the end): the
+failure counts per address are personal data like the failures themselves,
+so their addresses are cut to /24 or /48 with the events' (counts that
+meet on one network are added up) and they are deleted with the failures;
+an address key goes once no event holds its address. `event_counts` and
+`session_duration_days` hold no personal data and are kept.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from authlog import store
+from django.db import transaction
+
+from authlog import chain, store
 from authlog.networks import address_text_key
 
 if TYPE_CHECKING:
@@ -57,4 +67,75 @@ def count_event(event: AuthEvent) -> None:
         ip_key=address_text_key(event.ip_address),
         ip_failure=event.event_type == store.LOGIN_FAILED,
         duration_bucket=bucket,
+    )
+
+
+# --- Retention ---------------------------------------------------------------------
+
+
+def anonymise_failure_counts(*, before_day: date, batch_size: int, between_batches: Callable[[], None]) -> int:
+    """Cut the addresses of the failure counts of days before `before_day`; return how many moved."""
+    after, moved = None, 0
+    while True:
+        page = store.failure_ip_day_page(before_day=before_day, after=after, limit=batch_size)
+        if not page:
+            return moved
+        moves = [(day, ip, public, n) for day, ip, n in page if (public := chain.ip_public_form(ip)) != ip]
+        if moves:
+            # Days this old get no new failures: the counts read are the counts moved.
+            with transaction.atomic():
+                store.move_failure_ip_days(moves=moves)
+                remember_address_keys(sorted({public for _d, _ip, public, _n in moves}))
+            moved += len(moves)
+            between_batches()
+        after = page[-1][:2]
+
+
+def remember_address_keys(addresses: Sequence[str]) -> None:
+    """Give anonymised addresses their sortable key, so the CIDR filter still finds their events."""
+    for address in addresses:
+        key = address_text_key(address)
+        if key is not None:
+            store.remember_ip_key(ip_address=address, ip_key=key)
+
+
+def prune_failure_counts(*, before_day: date, batch_size: int, between_batches: Callable[[], None]) -> int:
+    """Delete the failure counts of days before `before_day`, in batches; return how many went."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            done = store.delete_failure_ip_days(before_day=before_day, limit=batch_size)
+        if not done:
+            return deleted
+        deleted += done
+        between_batches()
+
+
+def forget_unused_address_keys(
+    *, batch_size: int, between_batches: Callable[[], None], addresses: Sequence[str] | None = None
+) -> int:
+    """Delete the keys of addresses no event holds any more (these, or all); return how many went."""
+    if addresses is not None:
+        return sum(
+            store.forget_unused_ip_keys(addresses=addresses[start:start + batch_size])
+            for start in range(0, len(addresses), batch_size)
+        )
+    after, forgotten = None, 0
+    while True:
+        page = store.ip_key_page(after=after, limit=batch_size)
+        if not page:
+            return forgotten
+        with transaction.atomic():
+            forgotten += store.forget_unused_ip_keys(addresses=page)
+        after = page[-1]
+        between_batches()
+
+
+def uncount_failures(*, failed_login_ids: Sequence[int]) -> None:
+    """Take failed sign-ins about to be erased off the per-address counts."""
+    counts = store.failures_by_day_and_address(ids=failed_login_ids)
+    # A count may already be anonymised while its failure is not (counts go by whole days).
+    store.subtract_ip_failures(
+        counts=[(day, ip, n) for day, ip, n in counts],
+        fallback=chain.ip_public_form,
     )

@@ -16,6 +16,11 @@ plain hash, anyone who can write to the database can recompute every hash
 after the row they changed; with a key that lives outside the database they
 cannot (README, "For a security reviewer").
 
+Keys rotate: each entry records the id of the key it was hashed with
+(authlog/trail.py keeps the current key and the retired ones), and a key
+change is itself an entry, countersigned by every key it retires
+(`key_change_signature`).
+
 Known limits: a key holder can rewrite the chain (only a checkpoint copied
 elsewhere, or the event stream, shows it); the salt of an anonymised address
 is deleted, so its digest then proves nothing more about the host part.
@@ -27,7 +32,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -264,8 +269,13 @@ def _is_hex64(value: object) -> bool:
     return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX64
 
 
-def read_checkpoint(keys: ChainKeys, text: str) -> Checkpoint:
-    """Parse a checkpoint document and check its signature; raise CheckpointError if it fails."""
+def read_checkpoint(keys: "ChainKeys | Mapping[str, ChainKeys]", text: str) -> Checkpoint:
+    """Parse a checkpoint document and check its signature; raise CheckpointError if it fails.
+
+    `keys` is one key, or every configured key by key id (a checkpoint signed
+    before a rotation is checked with the retired key that signed it).
+    """
+    keyring = {keys.key_id: keys} if isinstance(keys, ChainKeys) else keys
     if len(text) > MAX_CHECKPOINT_TEXT:
         raise CheckpointError("not a checkpoint: too long")
     try:
@@ -287,11 +297,23 @@ def read_checkpoint(keys: ChainKeys, text: str) -> Checkpoint:
         or not _is_hex64(signature)
     ):
         raise CheckpointError("not a checkpoint: a field is missing or malformed")
-    if not hmac.compare_digest(key_id, keys.key_id):
+    keys = keyring.get(key_id)
+    if keys is None:
         raise CheckpointError(
             f"the checkpoint was signed with another chain key (key id {key_id[:16]!r},"
-            f" this server's is {keys.key_id!r})"
+            f" this server has {', '.join(repr(k) for k in keyring)})"
         )
     if not hmac.compare_digest(signature, _checkpoint_signature(keys, kind, seq, entry, time)):
         raise CheckpointError("the checkpoint's signature does not verify: it was altered")
     return Checkpoint(kind=kind, seq=seq, entry_hash=entry, time=time, key_id=key_id, signature=signature)
+
+
+# --- Key rotation ------------------------------------------------------------------
+
+KEY_CHANGE_FORMAT = "authlog-key-change/1"
+
+
+def key_change_signature(retired: ChainKeys, *, through_seq: int, head_hash: str, new_key_id: str) -> str:
+    """Return a retired key's consent to hand the chain, from entry `through_seq`, to key `new_key_id`."""
+    message = _json([KEY_CHANGE_FORMAT, retired.key_id, through_seq, head_hash, new_key_id])
+    return _hmac(retired.checkpoint, message)

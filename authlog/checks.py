@@ -34,6 +34,19 @@ MIN_CHAIN_KEY_LENGTH = 32
 def check_chain_key(app_configs, **kwargs):
     from django.conf import settings
 
+    from authlog.trail import DERIVED_KEY_NAME, listed_chain_keys
+
+    listed = [k for k in listed_chain_keys(authlog_settings.CHAIN_KEYS) if k != DERIVED_KEY_NAME]
+    if any(len(k) < MIN_CHAIN_KEY_LENGTH for k in listed):
+        return [
+            Error(
+                "AUTHLOG_CHAIN_KEYS holds a key shorter than "
+                f"{MIN_CHAIN_KEY_LENGTH} characters: a short key can be guessed, and whoever has it "
+                "can re-forge every hash of the trail it keyed.",
+                hint="Give every key at least that many random characters; keys are separated by commas.",
+                id="authlog.E002",
+            )
+        ]
     key = authlog_settings.CHAIN_KEY
     if key and len(key) < MIN_CHAIN_KEY_LENGTH:
         return [
@@ -45,7 +58,7 @@ def check_chain_key(app_configs, **kwargs):
                 id="authlog.E002",
             )
         ]
-    if not key and not settings.DEBUG:
+    if not key and not listed and not settings.DEBUG:
         return [
             Warning(
                 "AUTHLOG_CHAIN_KEY is not set: the trail's hash chain is keyed by a key derived "

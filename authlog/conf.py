@@ -32,6 +32,12 @@ authlog_settings = AppSettings(
             "that database write access cannot re-forge hashes. Empty: derived from SECRET_KEY, "
             "and then rotating SECRET_KEY makes every older entry fail verification.",
         ),
+        "CHAIN_KEYS": Default(
+            "",
+            "Comma-separated chain keys (env AUTHLOG_CHAIN_KEYS), the current one first, then "
+            "retired ones kept to verify the entries they hashed (README, 'Rotating the chain "
+            "key'). Empty: CHAIN_KEY is the current key.",
+        ),
         "RETENTION_DAYS": Default(
             DEFAULT_RETENTION_DAYS,
             "Days each kind of event is kept (None: forever); names given here replace only "

@@ -14,9 +14,17 @@ personal data) until every older event is gone too; then the entries are
 dropped up to a signed anchor (a checkpoint written before they go), from
 which verification restarts.
 
+The dashboard's counts follow the events (authlog/aggregates.py): failure
+counts per address are anonymised and pruned with the failures, address
+keys go with the last event that holds their address, an erased user's
+failures are taken off the counts. Other apps forget their own data of a
+deleted user or a pruned period through authlog/signals.py.
+
 Known limits: `delete_user` holds the chain's head lock for its whole
 transaction, so sign-ins wait while a user with very many events is erased;
-the dashboard's own counts (authlog/aggregates.py) are not pruned here.
+an address key deleted while a new event from that address commits leaves
+that event out of the CIDR filter (not out of the trail) until the next
+backfill.
 """
 
 import time
@@ -30,13 +38,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import store as accounts_store
-from authlog import chain, store, trail
+from authlog import aggregates, chain, signals, store, trail
 from authlog.conf import authlog_settings
 
 Progress = Callable[[str], None]
 
 
 def _quiet(message: str) -> None:
+    return None
+
+
+def _nothing() -> None:
     return None
 
 
@@ -84,6 +96,8 @@ class PruneReport:
     operation_seq: int | None = None
     anchor: chain.Checkpoint | None = None
     entries_dropped: int = 0
+    failure_counts_deleted: int = 0
+    address_keys_forgotten: int = 0
 
     @property
     def events(self) -> int:
@@ -167,6 +181,11 @@ def prune_trail(
     anchor, dropped = _drop_chain_prefix(batch_size=batch_size, pause=pause, sleep=sleep, now=now)
     if anchor is not None:
         progress(f"chain entries up to seq {anchor.seq} dropped ({dropped}); anchor: {anchor.document()}")
+    counts_deleted, keys_forgotten = _prune_counts(rules, batch_size=batch_size, between=lambda: sleep(pause))
+    progress(f"dashboard counts: {counts_deleted} per-address counts deleted, {keys_forgotten} address keys")
+    signals.trail_pruned.send(
+        sender=prune_trail, at=at, retention={r.kind: r.days for r in trail.retention_policy()}
+    )
     return PruneReport(
         for_real=True,
         counts=tuple(counts),
@@ -174,7 +193,22 @@ def prune_trail(
         operation_seq=operation.seq,
         anchor=anchor,
         entries_dropped=dropped,
+        failure_counts_deleted=counts_deleted,
+        address_keys_forgotten=keys_forgotten,
     )
+
+
+def _prune_counts(rules: list[ExpiryRule], *, batch_size: int, between: Callable[[], None]) -> tuple[int, int]:
+    """Delete the per-address failure counts as old as pruned failures, and the keys of addresses gone."""
+    deleted = 0
+    for rule in rules:
+        if rule.retention_kind == store.LOGIN_FAILED:
+            # Whole days only: a day's count goes once all of that day's failures have.
+            deleted += aggregates.prune_failure_counts(
+                before_day=rule.before.date(), batch_size=batch_size, between_batches=between
+            )
+    forgotten = aggregates.forget_unused_address_keys(batch_size=batch_size, between_batches=between)
+    return deleted, forgotten
 
 
 def _first_needed_seq(*, after_seq: int, batch_size: int) -> int | None:
@@ -228,6 +262,7 @@ class AnonymiseReport:
     before: datetime | None
     addresses: int
     operation_seq: int | None = None
+    failure_counts: int = 0
 
 
 def anonymise_addresses(
@@ -266,11 +301,18 @@ def anonymise_addresses(
                 continue
             addresses = store.event_addresses(table=name, ip_column=table.ip_column, ids=ids)
             cut = [
-                (chain.ip_public_form(address), event_id)
+                (table.public_form(address), event_id)
                 for event_id, address in addresses.items()
-                if address is not None and chain.ip_public_form(address) != address
+                if address is not None and table.public_form(address) != address
             ]
             store.replace_event_addresses(table=name, ip_column=table.ip_column, addresses=cut)
+            if table.ip_public_form is None and cut:
+                # The CIDR filter finds events by address key: the network gets one, the full address loses its own.
+                aggregates.remember_address_keys(sorted({public for public, _id in cut if public}))
+                full = sorted({addresses[event_id] for _public, event_id in cut})
+                aggregates.forget_unused_address_keys(
+                    batch_size=batch_size, between_batches=_nothing, addresses=full
+                )
         store.forget_ip_salts(seqs=[seq for seq, _table, _id in entries])
         return len(entries)
 
@@ -278,7 +320,12 @@ def anonymise_addresses(
     for done in _batches(step, pause=pause, sleep=sleep):
         total += done
         progress(f"{total} addresses anonymised")
-    return AnonymiseReport(True, before, total, operation.seq)
+    # Counts go by whole days: the day `before` falls in is cut too (a day early, never late).
+    moved = aggregates.anonymise_failure_counts(
+        before_day=before.date() + timedelta(days=1), batch_size=batch_size, between_batches=lambda: sleep(pause)
+    )
+    progress(f"{moved} per-address failure counts anonymised")
+    return AnonymiseReport(True, before, total, operation.seq, failure_counts=moved)
 
 
 @dataclass(frozen=True)
@@ -313,6 +360,8 @@ def delete_user(*, user_id: int, erase: bool, for_real: bool) -> UserDeletion:
         # Hold the head: no event of this user can be chained while it is renamed or erased,
         # so the recorded operation covers exactly the rows it changes.
         through_seq, _hash = store.lock_chain_head(genesis_hash=chain.GENESIS_HASH)
+        # Before the rename: a receiver may need the name (guard's counters are keyed by it).
+        signals.user_deleted.send(sender=delete_user, user_id=user_id, username=user.username, erase=erase)
         if erase:
             seqs = sorted(
                 seq
@@ -325,18 +374,41 @@ def delete_user(*, user_id: int, erase: bool, for_real: bool) -> UserDeletion:
                 detail={"through_seq": through_seq, "seqs": seqs},
             )
             events = 0
+            addresses: set[str] = set()
             for t in user_tables:
                 ids = store.event_ids_of_user(table=t.name, user_column=t.user_column, user_id=user_id)
                 for start in range(0, len(ids), 500):
                     chunk = ids[start:start + 500]
+                    if t.ip_column and t.ip_public_form is None:
+                        addresses.update(
+                            a for a in store.event_addresses(table=t.name, ip_column=t.ip_column, ids=chunk).values()
+                            if a is not None
+                        )
+                    if t is trail.FAILED_LOGINS:
+                        aggregates.uncount_failures(failed_login_ids=chunk)
                     events += store.delete_events(table=t.name, ids=chunk)
                     store.forget_chain_digests(table=t.name, ids=chunk)
+            # No aggregate keeps an erased user's address (unless another event still holds it).
+            aggregates.forget_unused_address_keys(
+                batch_size=500, between_batches=_nothing, addresses=sorted(addresses)
+            )
         else:
-            renamed = store.rename_failed_attempts(user_id=user_id, name=pseudonym)
+            renamed = {
+                t.name: store.rename_user_names(
+                    table=t.name, name_column=t.name_column, user_column=t.user_column,
+                    user_id=user_id, name=pseudonym,
+                )
+                for t in user_tables
+                if t.name_column
+            }
             operation = trail.record_operation(
                 action=trail.PSEUDONYMISE_USER,
                 subject=pseudonym,
-                detail={"through_seq": through_seq, "failed_logins_renamed": renamed},
+                detail={
+                    "through_seq": through_seq,
+                    "failed_logins_renamed": renamed.pop(trail.FAILED_LOGINS.name, 0),
+                    **({"renamed": renamed} if any(renamed.values()) else {}),
+                },
             )
             events = sum(
                 len(store.event_ids_of_user(table=t.name, user_column=t.user_column, user_id=user_id))

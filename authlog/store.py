@@ -171,7 +171,7 @@ def recent_events(*, event_filter: EventFilter, limit: int) -> list[StoredEvent]
 _IDENTIFIER = re.compile(r"[a-z_]{1,40}\Z")
 _CHAIN_COLUMNS = (
     "seq, event_table, event_id, kind, {time}, ip_salt, ip_digest, name_digest,"
-    " content_digest, entry_hash"
+    " content_digest, entry_hash, key_id"
 )
 
 
@@ -236,6 +236,9 @@ class ChainEntry:
     name_digest: str | None
     content_digest: str
     entry_hash: str
+    # The id of the chain key it was hashed with; None: written before keys had ids
+    # (then the key named by trail_head.first_key_id).
+    key_id: str | None = None
 
 
 def _chain_entry(row: tuple) -> ChainEntry:
@@ -273,8 +276,8 @@ def lock_chain_head(*, genesis_hash: str) -> tuple[int, str]:
 
 _INSERT_ENTRY = (
     "INSERT INTO trail_chain (seq, event_table, event_id, kind, event_time, ip_salt,"
-    " ip_digest, name_digest, content_digest, entry_hash)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ip_digest, name_digest, content_digest, entry_hash, key_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -282,7 +285,7 @@ def _entry_params(e: ChainEntry) -> list:
     return [
         e.seq, e.event_table, e.event_id, e.kind,
         to_db_time(e.event_time) if e.event_time is not None else None,
-        e.ip_salt, e.ip_digest, e.name_digest, e.content_digest, e.entry_hash,
+        e.ip_salt, e.ip_digest, e.name_digest, e.content_digest, e.entry_hash, e.key_id,
     ]
 
 
@@ -328,6 +331,38 @@ def chain_head() -> tuple[int, str] | None:
         cursor.execute("SELECT seq, entry_hash FROM trail_head WHERE id = 1")
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
+
+
+def first_key_id() -> str | None:
+    """Return the id of the key that hashed the entries written before keys had ids (None: unknown)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT first_key_id FROM trail_head WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def insert_key_change(*, key_id: str, retired: str, through_seq: int) -> tuple[int, datetime]:
+    """Record a change of the chain key; return the row's id and time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO trail_key_changes (key_id, retired, through_seq) VALUES (%s, %s, %s)"
+            " RETURNING id, timestamp",
+            [key_id, retired, through_seq],
+        )
+        row_id, timestamp = cursor.fetchone()
+    return row_id, as_utc(timestamp)
+
+
+def chained_key_changes() -> list[tuple[int, str, str, int]]:
+    """Return (seq, new key id, retired keys' JSON, through_seq) of every chained key change, by seq."""
+    # A handful of rows, joined on trail_chain's UNIQUE (event_table, event_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.seq, k.key_id, k.retired, k.through_seq FROM trail_key_changes k"
+            " JOIN trail_chain c ON c.event_table = 'trail_key_changes' AND c.event_id = k.id"
+            " ORDER BY c.seq"
+        )
+        return cursor.fetchall()
 
 
 def chain_bounds() -> tuple[int | None, int | None]:
@@ -691,12 +726,13 @@ def event_ids_of_user(*, table: str, user_column: str, user_id: int) -> list[int
         return [row[0] for row in cursor.fetchall()]
 
 
-def rename_failed_attempts(*, user_id: int, name: str) -> int:
-    """Record a deleted user's failed sign-ins under `name`; return how many rows changed."""
-    # uses failed_logins_user_timestamp
+def rename_user_names(*, table: str, name_column: str, user_column: str, user_id: int, name: str) -> int:
+    """Record a deleted user's rows of a chained table under `name`; return how many rows changed."""
+    _identifiers(table, name_column, user_column)
+    # failed_logins: uses failed_logins_user_timestamp; guard's tables are small
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE failed_logins SET attempted_username = %s WHERE user_id = %s", [name, user_id]
+            f"UPDATE {table} SET {name_column} = %s WHERE {user_column} = %s", [name, user_id]
         )
         return cursor.rowcount
 
@@ -1043,6 +1079,12 @@ def _remember_ip_key(ip_address: str, ip_key: str) -> tuple[str, list]:
     )
 
 
+def remember_ip_key(*, ip_address: str, ip_key: str) -> None:
+    """Keep the sortable key of an address (once; an address kept before is left as it is)."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_remember_ip_key(ip_address, ip_key))
+
+
 def add_event_counts(
     *,
     event_type: str,
@@ -1208,3 +1250,121 @@ def duration_counts(*, since: date) -> dict[int, int]:
             [_day_value(since)],
         )
         return {bucket: int(n) for bucket, n in cursor.fetchall()}
+
+
+# --- Retention of the chart counts and address keys (authlog/aggregates.py) ----------------
+
+
+def failure_ip_day_page(
+    *, before_day: date, after: tuple[object, str] | None, limit: int
+) -> list[tuple[object, str, int]]:
+    """Return (day, address, n) rows of days before `before_day`, after the key `after`, in key order."""
+    params: list = [_day_value(before_day)]
+    condition = "day < %s"
+    if after is not None:
+        # Row values: one range of the primary key (day, ip_address) on SQLite and PostgreSQL.
+        condition += " AND (day, ip_address) > (%s, %s)"
+        params += list(after)
+    # uses the primary key of failure_ip_days (day, ip_address)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT day, ip_address, n FROM failure_ip_days WHERE {condition}"
+            " ORDER BY day, ip_address LIMIT %s",
+            [*params, limit],
+        )
+        return [(day, ip, int(n)) for day, ip, n in cursor.fetchall()]
+
+
+def move_failure_ip_days(*, moves: Sequence[tuple[object, str, str, int]]) -> None:
+    """Move each (day, address) count onto (day, new address), adding to a count already there."""
+    if not moves:
+        return
+    with connection.cursor() as cursor:
+        # uses the primary key of failure_ip_days: an upsert, then the old row goes
+        cursor.executemany(
+            "INSERT INTO failure_ip_days (day, ip_address, n) VALUES (%s, %s, %s)"
+            " ON CONFLICT (day, ip_address) DO UPDATE SET n = failure_ip_days.n + excluded.n",
+            [(day, new, n) for day, _old, new, n in moves],
+        )
+        cursor.executemany(
+            "DELETE FROM failure_ip_days WHERE day = %s AND ip_address = %s",
+            [(day, old) for day, old, _new, _n in moves],
+        )
+
+
+def delete_failure_ip_days(*, before_day: date, limit: int) -> int:
+    """Delete at most `limit` counts of days before `before_day`; return how many went."""
+    # uses the primary key of failure_ip_days (day, ip_address): a range of its first column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM failure_ip_days WHERE (day, ip_address) IN (SELECT day, ip_address"
+            " FROM failure_ip_days WHERE day < %s ORDER BY day, ip_address LIMIT %s)",
+            [_day_value(before_day), limit],
+        )
+        return cursor.rowcount
+
+
+def subtract_ip_failures(
+    *, counts: Sequence[tuple[date, str, int]], fallback: Callable[[str], str | None]
+) -> None:
+    """Take erased failures off their (day, address) counts (else off (day, fallback(address))); drop zeros."""
+    with connection.cursor() as cursor:
+        for day, ip, n in counts:
+            # uses the primary key of failure_ip_days
+            for address in dict.fromkeys([ip, fallback(ip)]):
+                cursor.execute(
+                    "UPDATE failure_ip_days SET n = n - %s WHERE day = %s AND ip_address = %s",
+                    [n, _day_value(day), address],
+                )
+                if cursor.rowcount:
+                    cursor.execute(
+                        "DELETE FROM failure_ip_days WHERE day = %s AND ip_address = %s AND n <= 0",
+                        [_day_value(day), address],
+                    )
+                    break
+
+
+def ip_key_page(*, after: str | None, limit: int) -> list[str]:
+    """Return addresses of ip_keys after `after`, in order."""
+    # uses the primary key of ip_keys
+    with connection.cursor() as cursor:
+        if after is None:
+            cursor.execute("SELECT ip_address FROM ip_keys ORDER BY ip_address LIMIT %s", [limit])
+        else:
+            cursor.execute(
+                "SELECT ip_address FROM ip_keys WHERE ip_address > %s ORDER BY ip_address LIMIT %s",
+                [after, limit],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def forget_unused_ip_keys(*, addresses: Sequence[str]) -> int:
+    """Delete the keys of these addresses that no sign-in, sign-out or failure holds any more."""
+    if not addresses:
+        return 0
+    # uses login_logs_ip_timestamp and failed_logins_ip_timestamp: one probe per address
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM ip_keys WHERE ip_address IN ({_placeholders(addresses)})"
+            " AND NOT EXISTS (SELECT 1 FROM login_logs l WHERE l.ip_address = ip_keys.ip_address)"
+            " AND NOT EXISTS (SELECT 1 FROM failed_logins f WHERE f.ip_address = ip_keys.ip_address)",
+            list(addresses),
+        )
+        return cursor.rowcount
+
+
+def failures_by_day_and_address(*, ids: Sequence[int]) -> list[tuple[date, str, int]]:
+    """Return (day, address, count) of these failed sign-ins (for taking them off the counts)."""
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT timestamp, ip_address FROM failed_logins WHERE id IN ({_placeholders(ids)})"
+            " AND ip_address IS NOT NULL AND timestamp IS NOT NULL",
+            list(ids),
+        )
+        counts: dict[tuple[date, str], int] = {}
+        for at, ip in cursor.fetchall():
+            key = (as_utc(at).date(), ip)
+            counts[key] = counts.get(key, 0) + 1
+    return [(day, ip, n) for (day, ip), n in counts.items()]

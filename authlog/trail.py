@@ -8,12 +8,14 @@ hashing itself is authlog/chain.py; walking the chain is authlog/verify.py;
 pruning and anonymising is authlog/retention.py.
 
 Another app's events join the chain by declaring their table with
-`register_chained_table` and calling `chain_row` in their write transaction.
+`register_chained_table` and calling `chain_stored_row` in their write
+transaction (guard/chained.py: alerts and admin actions).
 
 Known limits: on PostgreSQL the head row is locked from an event's append
 until its transaction commits, so events are committed one at a time (a few
-thousand a second on one server); the key cannot be rotated yet (a new key
-makes every older entry fail verification).
+thousand a second on one server). Keys rotate (`rotate_key`): every entry
+records the id of the key that hashed it; the retired keys stay configured
+to verify what they hashed.
 """
 
 from __future__ import annotations
@@ -61,8 +63,11 @@ class ChainedTable:
     # The event's kind: a column of the row, or one kind for the whole table.
     kind_column: str | None = None
     fixed_kind: str | None = None
-    # Committed as its /24 or /48 prefix plus a salted keyed digest (anonymisable).
+    # Committed as its public form (by default the /24 or /48 prefix) plus a salted keyed
+    # digest of the whole value: anonymising replaces the value with its public form.
     ip_column: str | None = None
+    # What survives anonymisation of the ip_column's text (idempotent); None: an IP address's prefix.
+    ip_public_form: Callable[[str | None], str | None] | None = None
     # Committed as a keyed digest (renamed to a pseudonym when its user is deleted).
     name_column: str | None = None
     user_column: str | None = None
@@ -78,6 +83,10 @@ class ChainedTable:
         """Return the columns read back to verify a row: `columns`, then the IP, then the name."""
         extra = tuple(c for c in (self.ip_column, self.name_column) if c)
         return self.columns + extra
+
+    def public_form(self, value: str | None) -> str | None:
+        """Return what the chain commits to of the ip_column's value (what anonymisation keeps)."""
+        return (self.ip_public_form or chain.ip_public_form)(value)
 
     def kind_of(self, values: Mapping[str, object]) -> str:
         return str(values[self.kind_column]) if self.kind_column else str(self.fixed_kind)
@@ -111,6 +120,14 @@ TRAIL_OPERATIONS = ChainedTable(
     retention_kind=TRAIL_KIND,
     kinds=OPERATIONS,
 )
+KEY_CHANGES = ChainedTable(
+    name="trail_key_changes",
+    columns=("id", "key_id", "retired", "through_seq", "timestamp"),
+    fixed_kind="key_change",
+    # Kept as long as the prune records: every entry a key change explains is older than it.
+    retention_kind=TRAIL_KIND,
+    kinds=("key_change",),
+)
 _TABLES: dict[str, ChainedTable] = {}
 
 
@@ -128,7 +145,7 @@ def register_chained_table(table: ChainedTable) -> None:
     _TABLES[table.name] = table
 
 
-for _table in (LOGIN_LOGS, FAILED_LOGINS, TRAIL_OPERATIONS):
+for _table in (LOGIN_LOGS, FAILED_LOGINS, TRAIL_OPERATIONS, KEY_CHANGES):
     register_chained_table(_table)
 
 
@@ -142,25 +159,75 @@ def chained_table(name: str) -> ChainedTable | None:
     return _TABLES.get(name)
 
 
-# --- The key -------------------------------------------------------------------
+# --- The keys ------------------------------------------------------------------
 
 
-def key_source() -> str:
-    """Say where the chain key comes from, for the status page and the system check."""
-    return "AUTHLOG_CHAIN_KEY" if authlog_settings.CHAIN_KEY else "derived from SECRET_KEY"
+@dataclass(frozen=True)
+class Keyring:
+    """The chain keys this server holds: the current one, then the retired ones, by key id."""
+
+    current: chain.ChainKeys
+    by_id: Mapping[str, chain.ChainKeys]
+    # Where each key id comes from (a setting's name, never the key), for status and errors.
+    sources: Mapping[str, str]
+
+    def keys_of(self, key_id: str | None) -> chain.ChainKeys | None:
+        """Return the keys with this id, or None if this server does not hold them."""
+        return self.by_id.get(key_id) if key_id is not None else None
+
+
+# In AUTHLOG_CHAIN_KEYS, names the key derived from SECRET_KEY (to retire it, or verify with it).
+DERIVED_KEY_NAME = "derived-from-secret-key"
+
+
+def listed_chain_keys(value: object) -> list[str]:
+    """Return the keys of an AUTHLOG_CHAIN_KEYS value (comma-separated text, or a list), in order."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return [item.strip() for item in items if item and item.strip()]
 
 
 @lru_cache(maxsize=4)
-def _derived_keys(configured: str, secret_key: str) -> chain.ChainKeys:
+def _keyring(listed: tuple[str, ...], configured: str, secret_key: str) -> Keyring:
+    derived = salted_hmac("authlog.chain-key", "v1", secret=secret_key, algorithm="sha256").digest()
+    # The order says which key is current: AUTHLOG_CHAIN_KEYS' first, else AUTHLOG_CHAIN_KEY, else
+    # the one derived from SECRET_KEY; the others only verify what they hashed. The derived key
+    # is held only when nothing else is configured or it is listed by name (DERIVED_KEY_NAME):
+    # else whoever learns SECRET_KEY could hash entries that verify.
+    candidates = [
+        ("derived from SECRET_KEY", derived) if key == DERIVED_KEY_NAME else ("AUTHLOG_CHAIN_KEYS", key.encode())
+        for key in listed
+    ]
     if configured:
-        return chain.ChainKeys.derive(configured.encode())
-    derived = salted_hmac("authlog.chain-key", "v1", secret=secret_key, algorithm="sha256")
-    return chain.ChainKeys.derive(derived.digest())
+        candidates.append(("AUTHLOG_CHAIN_KEY", configured.encode()))
+    if not candidates:
+        candidates.append(("derived from SECRET_KEY", derived))
+    by_id: dict[str, chain.ChainKeys] = {}
+    sources: dict[str, str] = {}
+    for source, key in candidates:
+        keys = chain.ChainKeys.derive(key)
+        if keys.key_id not in by_id:
+            by_id[keys.key_id] = keys
+            sources[keys.key_id] = source
+    current = next(iter(by_id.values()))
+    return Keyring(current=current, by_id=by_id, sources=sources)
+
+
+def chain_keyring() -> Keyring:
+    """Return every chain key this server holds (read lazily: override_settings works)."""
+    return _keyring(
+        tuple(listed_chain_keys(authlog_settings.CHAIN_KEYS)), authlog_settings.CHAIN_KEY, settings.SECRET_KEY
+    )
+
+
+def key_source() -> str:
+    """Say where the current chain key comes from, for the status page and the system check."""
+    keyring = chain_keyring()
+    return keyring.sources[keyring.current.key_id]
 
 
 def chain_keys() -> chain.ChainKeys:
-    """Return the chain's sub-keys for the configured key (read lazily: override_settings works)."""
-    return _derived_keys(authlog_settings.CHAIN_KEY, settings.SECRET_KEY)
+    """Return the sub-keys of the current chain key: every new entry and checkpoint is made with it."""
+    return chain_keyring().current
 
 
 def deleted_user_pseudonym(user_id: int) -> str:
@@ -191,7 +258,7 @@ def _unsealed(keys: chain.ChainKeys, table: ChainedTable, values: Mapping[str, o
     content = chain.content_digest(
         table=table.name,
         values=[(c, event_time if c == table.time_column else values[c]) for c in table.columns],
-        ip_public=chain.ip_public_form(address),
+        ip_public=table.public_form(address),
         ip_digest=address_digest,
         name_digest=typed_digest,
     )
@@ -206,6 +273,7 @@ def _unsealed(keys: chain.ChainKeys, table: ChainedTable, values: Mapping[str, o
         name_digest=typed_digest,
         content_digest=content,
         entry_hash="",
+        key_id=keys.key_id,
     )
 
 
@@ -224,6 +292,15 @@ def _sealed(keys: chain.ChainKeys, entry: store.ChainEntry, *, seq: int, prev_ha
             content_digest=entry.content_digest,
         ),
     )
+
+
+def hold_chain_head() -> None:
+    """Take the chain's append lock now, in a transaction that will write and chain a row.
+
+    Another app's writer calls it before touching its own rows, so every writer
+    takes the head first and PostgreSQL never sees two of them wait on each other.
+    """
+    store.lock_chain_head(genesis_hash=chain.GENESIS_HASH)
 
 
 def chain_row(*, table: ChainedTable, values: Mapping[str, object]) -> ChainPosition:
@@ -342,6 +419,60 @@ def backfill_chain(*, batch_size: int = 2000, tables: tuple[ChainedTable, ...] |
         total += len(sealed)
 
 
+# --- Key rotation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """What `rotate_key` did, or would do."""
+
+    for_real: bool
+    key_id: str
+    retired: tuple[str, ...]
+    seq: int | None = None
+
+
+def rotate_key(*, for_real: bool) -> KeyRotation:
+    """Record that the current key takes over the chain and every other configured key is retired.
+
+    Run it once every process has the new key first in AUTHLOG_CHAIN_KEYS:
+    from the recorded entry on, an entry hashed with a retired key fails
+    verification. Each retired key countersigns the change. Raise ValueError
+    if there is no other key to retire.
+    """
+    keyring = chain_keyring()
+    current = keyring.current
+    retired = tuple(key_id for key_id in keyring.by_id if key_id != current.key_id)
+    if not retired:
+        raise ValueError(
+            "this server holds one chain key only: put the new key first in AUTHLOG_CHAIN_KEYS and"
+            " keep the old one after it (or in AUTHLOG_CHAIN_KEY)"
+        )
+    if not for_real:
+        return KeyRotation(False, current.key_id, retired)
+    with transaction.atomic():
+        through_seq, head_hash = store.lock_chain_head(genesis_hash=chain.GENESIS_HASH)
+        signatures = {
+            key_id: chain.key_change_signature(
+                keyring.by_id[key_id], through_seq=through_seq, head_hash=head_hash,
+                new_key_id=current.key_id,
+            )
+            for key_id in retired
+        }
+        text = json.dumps(signatures, sort_keys=True, separators=(",", ":"))
+        row_id, timestamp = store.insert_key_change(key_id=current.key_id, retired=text, through_seq=through_seq)
+        position = chain_row(
+            table=KEY_CHANGES,
+            values={"id": row_id, "key_id": current.key_id, "retired": text, "through_seq": through_seq,
+                    "timestamp": timestamp},
+        )
+        transaction.on_commit(
+            lambda: logger.info(json.dumps({"trail_key_change": current.key_id, "retired": list(retired),
+                                            "seq": position.seq}, sort_keys=True))
+        )
+    return KeyRotation(True, current.key_id, retired, position.seq)
+
+
 # --- Checkpoints -----------------------------------------------------------------
 
 
@@ -366,7 +497,7 @@ def _store_checkpoint(*, kind: str, seq: int, entry_hash: str, now: Callable[[],
 
 def stored_checkpoints(*, kind: str) -> tuple[list[chain.Checkpoint], list[str]]:
     """Return the stored checkpoints of a kind whose signature verifies, and a line per one that does not."""
-    keys = chain_keys()
+    keys = chain_keyring().by_id
     good, bad = [], []
     for seq, document in store.checkpoint_documents(kind=kind):
         try:
@@ -425,6 +556,9 @@ class TrailStatus:
     last_prune_at: datetime | None
     next_prune_at: datetime | None
     prune_overdue: bool
+    # The current key's id, and the retired keys this server holds to verify older entries.
+    key_id: str = ""
+    retired_key_ids: tuple[str, ...] = ()
 
 
 def trail_status(*, now: Callable[[], datetime] = timezone.now) -> TrailStatus:
@@ -438,7 +572,7 @@ def trail_status(*, now: Callable[[], datetime] = timezone.now) -> TrailStatus:
     if latest is not None:
         document, checkpoint_at = latest
         try:
-            checkpoint = chain.read_checkpoint(chain_keys(), document)
+            checkpoint = chain.read_checkpoint(chain_keyring().by_id, document)
             checkpoint_seq = checkpoint.seq
             checkpoint_at = as_utc(datetime.fromisoformat(checkpoint.time.replace("Z", "+00:00")))
         except chain.CheckpointError:
@@ -449,6 +583,8 @@ def trail_status(*, now: Callable[[], datetime] = timezone.now) -> TrailStatus:
         head_seq=head[0],
         head_hash=head[1],
         key_source=key_source(),
+        key_id=chain_keys().key_id,
+        retired_key_ids=tuple(k for k in chain_keyring().by_id if k != chain_keys().key_id),
         last_verification=verification,
         verification_overdue=verification is None or verification.finished_at + verify_every < at,
         last_checkpoint_seq=checkpoint_seq,

@@ -15,6 +15,12 @@ recorded anonymisation, a renamed failure by a recorded user deletion. Then:
 every event row has an entry (else it was inserted), the head row and the
 stored checkpoints agree with the chain (else entries were cut from the end).
 
+Each entry is checked with the key it names (trail.Keyring: the current key
+and the retired ones held); entries whose key is not held are reported as
+one range that cannot be checked, an entry hashed with a key after a
+recorded key change retired it as a problem, and a key change whose retired
+keys did not sign it as a problem.
+
 Known limit: swapping two rows' timestamps, seqs or ids shows as an edit at
 each seq involved ("reordered" is not told apart from "edited").
 """
@@ -189,6 +195,7 @@ class _Layout:
     ip_index: int | None
     name_index: int | None
     user_index: int | None
+    public_form: Callable[[str | None], str | None]
 
     @classmethod
     def of(cls, table: trail.ChainedTable) -> _Layout:
@@ -204,11 +211,13 @@ class _Layout:
             ip_index=index(table.ip_column),
             name_index=index(table.name_column),
             user_index=index(table.user_column),
+            public_form=table.ip_public_form or chain.ip_public_form,
         )
 
 
 def _event_problems(
-    keys: chain.ChainKeys,
+    keys: chain.ChainKeys | None,
+    keyring: trail.Keyring,
     layout: _Layout,
     entry: store.ChainEntry,
     row: tuple,
@@ -222,7 +231,7 @@ def _event_problems(
         # SQLite's text, read as such for speed; naive means UTC to canonical_time.
         values[layout.time_index] = (table.time_column, datetime.fromisoformat(time))
     address = row[layout.ip_index] if layout.ip_index is not None else None
-    public = chain.ip_public_form(address)
+    public = layout.public_form(address)
     content = chain.content_digest(
         table=table.name,
         values=values,
@@ -233,6 +242,8 @@ def _event_problems(
     if not chain.same_digest(content, entry.content_digest):
         return ["edited: the row is not what was chained"]
     found = []
+    if keys is None:
+        return found  # its keyed digests cannot be checked either (reported as one range)
     if address is not None:
         if entry.ip_salt is not None:
             if entry.ip_digest is None or not chain.same_digest(
@@ -250,13 +261,89 @@ def _event_problems(
                 found.append(f"edited: {table.name_column} is not the name that was chained")
         elif not chain.same_digest(chain.name_digest(keys, name), entry.name_digest):
             user_id = row[layout.user_index] if layout.user_index is not None else None
+            # Named with the key current at the deletion, which may since have been retired.
             renamed = (
                 isinstance(user_id, int)
-                and name == chain.deleted_user_pseudonym(keys, user_id)
+                and any(name == chain.deleted_user_pseudonym(k, user_id) for k in keyring.by_id.values())
                 and coverage.renamed(entry, name)
             )
             if not renamed:
                 found.append(f"edited: {table.name_column} is not the name that was chained")
+    return found
+
+
+class _EntryKeys:
+    """Which key hashed each entry; runs of entries whose key this server lacks, reported as ranges."""
+
+    def __init__(self, keyring: trail.Keyring, *, first_key_id: str | None, changes: list[tuple]) -> None:
+        self.keyring = keyring
+        self.first_key_id = first_key_id or keyring.current.key_id
+        # key id -> seq of the first recorded change that retired it
+        self.retired_at: dict[str, int] = {}
+        for seq, new_key_id, retired, _through in changes:
+            try:
+                ids = list(_json_object(retired))
+            except ValueError:
+                continue  # a mangled record: its own entry fails verification
+            self.retired_at.pop(new_key_id, None)  # a key brought back is current again
+            for key_id in ids:
+                self.retired_at.setdefault(str(key_id), seq)
+        self._run: list = []  # [key_id, first seq, last seq, count] of entries that cannot be checked
+
+    def of(self, entry: store.ChainEntry, report: VerifyReport) -> tuple[chain.ChainKeys | None, str | None]:
+        """Return the keys that hashed `entry` (None: not held here), and what is wrong with its key."""
+        key_id = entry.key_id or self.first_key_id
+        keys = self.keyring.keys_of(key_id)
+        if keys is None:
+            if self._run and self._run[0] == key_id:
+                self._run[2] = entry.seq
+                self._run[3] += 1
+            else:
+                self.close(report)
+                self._run = [key_id, entry.seq, entry.seq, 1]
+        else:
+            self.close(report)
+        retired = self.retired_at.get(key_id)
+        if retired is not None and entry.seq > retired:
+            return keys, f"hashed with chain key id {key_id[:16]!r}, retired at seq {retired}"
+        return keys, None
+
+    def close(self, report: VerifyReport) -> None:
+        """Report the run of entries that could not be checked, if any."""
+        if not self._run:
+            return
+        key_id, first, last, count = self._run
+        self._run = []
+        span = f"seq {first}" if first == last else f"seq {first}-{last}"
+        report.add(Problem(first, (
+            f"{span}: {count} entries hashed with chain key id {str(key_id)[:16]!r}, which this server"
+            " does not hold: they cannot be checked (add that key after the current one in"
+            " AUTHLOG_CHAIN_KEYS)"
+        )))
+
+
+def _key_change_problems(keyring: trail.Keyring, entry: store.ChainEntry, row: tuple, *, prev_hash: str) -> list[str]:
+    """Return what is wrong with a recorded key change: where it stands, and each retired key's consent."""
+    values = dict(zip(trail.KEY_CHANGES.selected, row, strict=False))
+    through_seq, new_key_id = values["through_seq"], values["key_id"]
+    found = []
+    if through_seq != entry.seq - 1:
+        found.append(f"the key change says it follows seq {through_seq}, it stands at seq {entry.seq}")
+    if entry.key_id != new_key_id:
+        found.append("the key change was not hashed with the key it hands the chain to")
+    try:
+        signatures = _json_object(values["retired"])
+    except ValueError:
+        return [*found, "the key change's retired keys are not readable"]
+    for key_id, signature in signatures.items():
+        retired = keyring.keys_of(key_id)
+        if retired is None:
+            continue  # a key no longer held: its consent cannot be checked, nor is it needed any more
+        expected = chain.key_change_signature(
+            retired, through_seq=through_seq, head_hash=prev_hash, new_key_id=new_key_id
+        )
+        if not isinstance(signature, str) or not chain.same_digest(signature, expected):
+            found.append(f"retired key {key_id[:16]!r} did not sign this key change")
     return found
 
 
@@ -268,11 +355,11 @@ def verify_trail(
     record: bool = True,
 ) -> VerifyReport:
     """Walk the chain (from the last prune's anchor, or from `since`) and return what is wrong."""
-    keys = trail.chain_keys()
+    keyring = trail.chain_keyring()
     batch_size = batch_size or authlog_settings.VERIFY_BATCH_SIZE
     started_at, clock = now(), perf_counter()
     with store.read_snapshot():
-        report = _walk(keys, since=since, batch_size=batch_size)
+        report = _walk(keyring, since=since, batch_size=batch_size)
     report.started_at, report.finished_at = started_at, now()
     report.seconds = perf_counter() - clock
     if record:
@@ -293,8 +380,9 @@ def verify_trail(
     return report
 
 
-def _walk(keys: chain.ChainKeys, *, since: chain.Checkpoint | None, batch_size: int) -> VerifyReport:
+def _walk(keyring: trail.Keyring, *, since: chain.Checkpoint | None, batch_size: int) -> VerifyReport:
     head = store.chain_head()
+    keys_by_entry = _EntryKeys(keyring, first_key_id=store.first_key_id(), changes=store.chained_key_changes())
     anchors, bad_anchors = trail.stored_checkpoints(kind="anchor")
     checkpoints, bad_checkpoints = trail.stored_checkpoints(kind="checkpoint")
     coverage = _Coverage(store.chained_operations())
@@ -360,7 +448,10 @@ def _walk(keys: chain.ChainKeys, *, since: chain.Checkpoint | None, batch_size: 
                 gap = str(expected) if entry.seq == expected + 1 else f"{expected}-{entry.seq - 1}"
                 report.add(Problem(expected, f"missing from the chain: seq {gap} deleted"))
                 link_known = False
-            if link_known:
+            keys, key_problem = keys_by_entry.of(entry, report)
+            if key_problem:
+                found.append(key_problem)
+            if link_known and keys is not None:
                 computed = chain.entry_hash(
                     keys,
                     prev_hash=last_hash,
@@ -388,7 +479,9 @@ def _walk(keys: chain.ChainKeys, *, since: chain.Checkpoint | None, batch_size: 
                                      " no recorded prune or erasure covers it)")
                 else:
                     report.events_checked += 1
-                    found.extend(_event_problems(keys, layout, entry, row, coverage))
+                    found.extend(_event_problems(keys, keyring, layout, entry, row, coverage))
+                    if layout.table is trail.KEY_CHANGES and keys is not None:
+                        found.extend(_key_change_problems(keyring, entry, row, prev_hash=last_hash))
             if found:
                 label = f"{entry.event_table} id {entry.event_id}"
                 report.add(Problem(entry.seq, f"{label}: " + "; ".join(found)))
@@ -397,6 +490,7 @@ def _walk(keys: chain.ChainKeys, *, since: chain.Checkpoint | None, batch_size: 
             report.checked += 1
             expected, last_hash, walked_to = entry.seq + 1, entry.entry_hash, entry.seq
 
+    keys_by_entry.close(report)
     if head is None:
         report.add(Problem(None, "the head row (trail_head) is missing"))
     elif walked_to != head_seq or not chain.same_digest(last_hash, head_hash):

@@ -9,6 +9,7 @@
 | REDIS_URL             | (unset: per-process memory)     | e.g. redis://127.0.0.1:6379/0 for the shared cache |
 | TRUSTED_PROXIES       | (unset: trust nobody)           | IPs/CIDRs whose X-Forwarded-For is believed |
 | AUTHLOG_CHAIN_KEY     | (unset: derived from the secret key) | HMAC key of the trail's hash chain |
+| AUTHLOG_CHAIN_KEYS    | (unset: AUTHLOG_CHAIN_KEY only) | comma-separated chain keys, current first, then retired ones |
 | DJANGO_SECURE_COOKIES | 0                               | 1 behind TLS: Secure cookies and HSTS |
 | DJANGO_LOG_LEVEL      | INFO                            | level of the console log (the event stream included) |
 | ADMIN_EMAILS          | (unset: alert mails go nowhere) | comma-separated addresses that receive security alerts |
@@ -193,6 +194,8 @@ AUTHLOG: dict = {
     "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", ""),
     # The hash chain's key lives outside the database (authlog/chain.py).
     "CHAIN_KEY": os.environ.get("AUTHLOG_CHAIN_KEY", ""),
+    # Rotation: the current key first, then the retired ones (README, "Rotating the chain key").
+    "CHAIN_KEYS": os.environ.get("AUTHLOG_CHAIN_KEYS", ""),
 }
 
 # Throttling, lockout and alerts: defaults and reasons in guard/conf.py, policy in

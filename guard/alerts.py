@@ -7,9 +7,10 @@ from functools import partial
 from django.db import transaction
 
 from authlog import store as authlog_store
+from authlog import trail
 from authlog.history import search_events
 from authlog.store import EventFilter
-from guard import delivery, store
+from guard import chained, delivery, store
 from guard.conf import guard_settings
 from guard.rules import IP, USER, AlertDraft, Thresholds
 
@@ -69,6 +70,8 @@ def raise_alerts(
             continue
         evidence = {**draft.evidence, **_samples(draft, ip_address=ip_address, now=now)}
         with transaction.atomic():
+            # The head first, as every writer of the chain takes it (no lock-order deadlock).
+            trail.hold_chain_head()
             alert = store.insert_alert(
                 rule=str(draft.rule),
                 severity=draft.severity,
@@ -80,6 +83,8 @@ def raise_alerts(
                 evidence=evidence,
             )
             if alert is not None:
+                # Its content is chained now; a change of its status is an admin action, chained too.
+                chained.chain_alert(alert.id)
                 created.append(alert)
                 transaction.on_commit(
                     partial(delivery.deliver_alert, alert, notify_user=draft.notify_user)

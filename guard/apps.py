@@ -6,4 +6,7 @@ class GuardConfig(AppConfig):
     verbose_name = "Sign-in throttling and security alerts"
 
     def ready(self) -> None:
-        from guard import checks  # noqa: F401  (registers the system checks)
+        from guard import chained, checks, retention  # noqa: F401  (checks registers the system checks)
+
+        chained.register()
+        retention.connect()

@@ -1,8 +1,9 @@
 """What an admin can do about throttles and alerts, each action recorded (who, when, what, from where).
 
 The dashboard views and the `throttles` / `alerts` commands call these
-functions; both record the action in guard_actions in the same transaction
-as the change.
+functions; both record the action in guard_actions, chained in the trail,
+in the same transaction as the change (the chain's head is taken first, as
+by every writer of the chain).
 """
 
 import re
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from accounts.usernames import normalise_username
+from authlog import trail
 from authlog.client_ip import parse_address
-from guard import store, throttle
+from guard import chained, store, throttle
 from guard.conf import guard_settings
 from guard.counters import CountersUnavailable, database_counters, primary_counters
 from guard.devices import keyed_hash
@@ -50,7 +52,7 @@ class Throttle:
 
 
 def _record(actor: Actor, action: str, target: str, detail: dict) -> None:
-    store.insert_action(
+    action_id = store.insert_action(
         actor_id=actor.user_id,
         actor=actor.label,
         action=action,
@@ -58,6 +60,7 @@ def _record(actor: Actor, action: str, target: str, detail: dict) -> None:
         detail=detail,
         ip_address=actor.ip_address,
     )
+    chained.chain_admin_action(action_id)
 
 
 def user_ref_of(username: str) -> str:
@@ -135,6 +138,7 @@ def unlock(*, scope: str, ref: str, label: str, actor: Actor) -> int:
     if scope not in (USER, SOURCE):
         raise OperationError("scope must be 'user' or 'source'")
     with transaction.atomic():
+        trail.hold_chain_head()
         cleared = _clear(**({"user_ref": ref} if scope == USER else {"source_ref": ref}))
         _record(actor, "unlock", label, {"scope": scope, "counters_cleared": cleared})
     return cleared
@@ -152,6 +156,7 @@ def unlock_alert_subject(*, alert_id: int, actor: Actor) -> int:
 def clear_all_throttles(*, actor: Actor) -> int:
     """Delete every counter; record it."""
     with transaction.atomic():
+        trail.hold_chain_head()
         cleared = _clear(everything=True)
         _record(actor, "clear_throttles", "all", {"counters_cleared": cleared})
     return cleared
@@ -160,6 +165,7 @@ def clear_all_throttles(*, actor: Actor) -> int:
 def acknowledge(*, alert_ids: list[int] | None, actor: Actor) -> list[int]:
     """Acknowledge open alerts (these ids, or all of them); record which."""
     with transaction.atomic():
+        trail.hold_chain_head()
         done = store.acknowledge_alerts(alert_ids=alert_ids, by=actor.label)
         if done:
             target = ", ".join(f"#{i}" for i in done[:20]) + (" ..." if len(done) > 20 else "")

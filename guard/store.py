@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from config.dbtime import as_utc
+from config.dbtime import as_utc, to_db_time
 
 ALERT_OPEN, ALERT_ACKNOWLEDGED = "open", "acknowledged"
 ALERT_STATUSES = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
@@ -478,3 +478,23 @@ def known_source_count(*, user_id: int, kind: str, at_most: int) -> int:
             [user_id, kind, at_most],
         )
         return cursor.fetchone()[0]
+
+
+def delete_known_sources_of_user(*, user_id: int) -> int:
+    """Forget every network and device a user signed in from; return how many."""
+    # uses the primary key (user_id, kind, ref)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM guard_known_sources WHERE user_id = %s", [user_id])
+        return cursor.rowcount
+
+
+def delete_known_sources_before(*, before: datetime, limit: int) -> int:
+    """Forget at most `limit` sources first seen before `before`; return how many went."""
+    # A scan: the table has one row per user and source (small), and this runs once a day.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM guard_known_sources WHERE (user_id, kind, ref) IN (SELECT user_id, kind, ref"
+            " FROM guard_known_sources WHERE first_seen < %s LIMIT %s)",
+            [to_db_time(before), limit],
+        )
+        return cursor.rowcount

@@ -146,6 +146,12 @@ INDEXES = [
 ]
 
 
+KEY_ID_COLUMNS = [
+    "ALTER TABLE trail_chain ADD COLUMN key_id TEXT NULL",
+    "ALTER TABLE trail_head ADD COLUMN first_key_id TEXT NULL",
+]
+
+
 def create(apps, schema_editor):
     statements = POSTGRESQL if schema_editor.connection.vendor == "postgresql" else SQLITE
     for statement in statements + INDEXES:
@@ -153,6 +159,10 @@ def create(apps, schema_editor):
     schema_editor.execute(
         "INSERT INTO trail_head (id, seq, entry_hash) VALUES (1, 0, %s)", [GENESIS_HASH]
     )
+    # The key-id columns of 0004_trail_key_ids, added here too because the backfill below
+    # runs today's code, which writes them (0004 adds them only where they are missing).
+    for statement in KEY_ID_COLUMNS:
+        schema_editor.execute(statement)
     from authlog import trail
 
     # authlog's own tables only: another app's chained table may not exist yet.

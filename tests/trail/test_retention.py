@@ -52,7 +52,7 @@ def test_a_dry_run_counts_and_changes_nothing(aged):
     before = rows("SELECT COUNT(*) FROM trail_chain")
     report = retention.prune_trail(for_real=False)
     assert {c.kind: c.events for c in report.counts} == {
-        "login": 1, "logout": 1, "login_failed": 1, "trail": 0
+        "login": 1, "logout": 1, "login_failed": 1, "trail": 0, "alert": 0, "admin_action": 0
     }
     assert sorted(kinds_left()) == ["login", "login", "login_failed", "login_failed", "logout"]
     assert rows("SELECT COUNT(*) FROM trail_chain") == before
@@ -63,7 +63,7 @@ def test_a_dry_run_counts_and_changes_nothing(aged):
 def test_prune_deletes_each_kind_after_its_own_retention_and_verify_stays_green(aged):
     report = prune()
     assert {c.kind: c.events for c in report.counts} == {
-        "login": 1, "logout": 1, "login_failed": 1, "trail": 0
+        "login": 1, "logout": 1, "login_failed": 1, "trail": 0, "alert": 0, "admin_action": 0
     }
     assert sorted(kinds_left()) == ["login", "login_failed"]
     result = verify()
@@ -77,7 +77,7 @@ def test_prune_writes_a_checkpoint_first_and_records_itself(aged):
     [(action, detail)] = rows("SELECT action, detail FROM trail_operations")
     assert action == "prune"
     assert json.loads(detail)["through_seq"] == 5
-    assert set(json.loads(detail)["before"]) == {"login", "logout", "login_failed", "trail"}
+    assert set(json.loads(detail)["before"]) == {"login", "logout", "login_failed", "trail", "alert", "admin_action"}
     assert report.operation_seq == 6
 
 
@@ -146,7 +146,7 @@ def test_pruning_again_keeps_the_chain_verifiable(aged, old_event):
 def test_a_kind_kept_forever_is_never_pruned(aged, settings):
     settings.AUTHLOG = {"RETENTION_DAYS": {"login": None, "trail": None}}
     report = prune()
-    assert {c.kind for c in report.counts} == {"logout", "login_failed"}
+    assert {c.kind for c in report.counts} == {"logout", "login_failed", "alert", "admin_action"}
     assert sorted(kinds_left()) == ["login", "login", "login_failed"]
     assert verify().ok
 
@@ -400,7 +400,9 @@ def test_events_are_chained_under_the_configured_key(write_events, settings):
     write_events(2)
     assert verify().ok
     settings.AUTHLOG = {"CHAIN_KEY": "another key, at least thirty-two characters"}
-    assert [p.seq for p in verify().problems] == [1, 2]
+    # Each entry names its key: without it, the range it hashed is reported as not checkable.
+    [problem] = verify().problems
+    assert problem.seq == 1 and "seq 1-2: 2 entries hashed with chain key id" in problem.what
     assert trail.key_source() == "AUTHLOG_CHAIN_KEY"
 
 

@@ -25,7 +25,8 @@ def test_a_new_trail_says_it_was_never_verified_nor_pruned(db):
     assert status.last_checkpoint_at is None and status.last_checkpoint_seq is None
     assert (status.last_prune_at, status.next_prune_at, status.prune_overdue) == (None, None, True)
     assert [(r.kind, r.days) for r in status.retention] == [
-        ("login", 365), ("logout", 365), ("login_failed", 90), ("trail", 365)
+        ("login", 365), ("logout", 365), ("login_failed", 90), ("trail", 365),
+        ("alert", 90), ("admin_action", 365),
     ]
     assert status.anonymise_ips_after_days == 30
     assert status.key_source == "derived from SECRET_KEY"
@@ -106,5 +107,13 @@ def test_the_status_command(write_events):
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("head: seq 1 ")
     assert lines[2] == "last verification: never (overdue)"
-    assert "retention: login 365 days, logout 365 days, login_failed 90 days, trail 365 days" in lines
+    assert ("retention: login 365 days, logout 365 days, login_failed 90 days, trail 365 days,"
+            " alert 90 days, admin_action 365 days") in lines
     assert lines[-1] == "next prune: due (never run)"
+
+
+def test_the_partial_shows_the_current_key_id_and_the_retired_ones(db, settings):
+    settings.AUTHLOG = {"CHAIN_KEYS": "n" * 40 + "," + "o" * 40}
+    html = render(trail.trail_status())
+    current, retired = (chain.ChainKeys.derive(k.encode()).key_id for k in ("n" * 40, "o" * 40))
+    assert f"(key id <code>{current}</code>; retired keys held: <code>{retired}</code>)" in html

@@ -3,8 +3,8 @@
 Without an action it lists events (`authlog --type login`). The actions:
 `verify [--since-checkpoint FILE]`, `checkpoint [--output FILE] [--every S]`,
 `prune [--for-real]`, `anonymise [--for-real]`, `delete-user (--user NAME |
---user-id ID) [--erase] [--for-real]`, `status`. Destructive actions only
-count unless given --for-real.
+--user-id ID) [--erase] [--for-real]`, `rotate-key [--for-real]`, `status`.
+Destructive actions only count unless given --for-real.
 """
 
 import re
@@ -70,6 +70,11 @@ class Command(BaseCommand):
         delete.add_argument("--user-id", metavar="ID", help="The account's id.")
         delete.add_argument("--erase", action="store_true", help="Erase the account's events too (recorded in the trail).")
         delete.add_argument("--for-real", action="store_true", help="Delete; without it, only count.")
+        rotate = actions.add_parser(
+            "rotate-key",
+            help="Record that the first key of AUTHLOG_CHAIN_KEYS takes over the chain and the others are retired.",
+        )
+        rotate.add_argument("--for-real", action="store_true", help="Record the change; without it, only say what it would do.")
         actions.add_parser("status", help="Show the head, last verification, checkpoint and retention policy.")
 
     def handle(self, *args, **options):
@@ -85,6 +90,7 @@ class Command(BaseCommand):
             "prune": self.prune,
             "anonymise": self.anonymise,
             "delete-user": self.delete_user,
+            "rotate-key": self.rotate_key,
             "status": self.status,
         }[action]
         return handler(options)
@@ -230,12 +236,30 @@ class Command(BaseCommand):
                 " run again with --for-real to delete"
             )
 
+    def rotate_key(self, options):
+        try:
+            rotation = trail.rotate_key(for_real=options["for_real"])
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        retired = ", ".join(rotation.retired)
+        if rotation.for_real:
+            self.stdout.write(
+                f"key {rotation.key_id} is current from seq {rotation.seq}; retired: {retired}."
+                " Keep the retired keys after it in AUTHLOG_CHAIN_KEYS until the entries they hashed are pruned."
+            )
+        else:
+            self.stdout.write(
+                f"dry run: key {rotation.key_id} would take over the chain; retired: {retired}."
+                " Run again with --for-real once every process has this key first in AUTHLOG_CHAIN_KEYS."
+            )
+
     def status(self, options):
         status = trail.trail_status()
         last = status.last_verification
         lines = [
             f"head: seq {status.head_seq} {status.head_hash}",
-            f"chain key: {status.key_source}",
+            f"chain key: {status.key_source} (key id {status.key_id}"
+            + (f"; retired keys held: {', '.join(status.retired_key_ids)})" if status.retired_key_ids else ")"),
             "last verification: "
             + (
                 f"{chain.canonical_time(last.finished_at)}, {'ok' if last.ok else 'FAILED'},"
@@ -276,6 +300,6 @@ def read_checkpoint_file(path: str) -> chain.Checkpoint:
     if not lines:
         raise CommandError("since-checkpoint: the file is empty")
     try:
-        return chain.read_checkpoint(trail.chain_keys(), lines[-1].strip())
+        return chain.read_checkpoint(trail.chain_keyring().by_id, lines[-1].strip())
     except chain.CheckpointError as error:
         raise CommandError(f"since-checkpoint: {error}") from None
