@@ -139,6 +139,27 @@ def lock_counter(
         )
 
 
+def lock_counters_in_order(*, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Lock these counters' rows (PostgreSQL) in the order hit_counters locks them.
+
+    An attempt's statements each lock a group of rows; without one order over
+    all of them a success settling its counters and a new attempt reserving the
+    same ones deadlock (one holds the name, waits for the account; the other the
+    reverse). COLLATE "C" sorts as Python sorts the keys of hit_counters.
+    SQLite locks the whole database for a writer: nothing to order.
+    """
+    if len(keys) < 2 or connection.vendor != "postgresql":
+        return
+    params: list = []
+    condition = _keys_condition(keys, params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM guard_counters WHERE {condition}"
+            ' ORDER BY kind COLLATE "C", user_ref COLLATE "C", source_ref COLLATE "C" FOR UPDATE',
+            params,
+        )
+
+
 def _update_counters(keys: Sequence[tuple[str, str, str]], assignments: str, params: list) -> None:
     if not keys:
         return

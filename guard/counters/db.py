@@ -95,6 +95,8 @@ class DatabaseCounters(Counters):
         return [_state(by_id[_id(key)]) for key in keys]
 
     def apply(self, ops: Sequence[Op], *, now: float, backoff_memory: int) -> None:
+        # One order over every row these statements touch (see lock_counters_in_order).
+        store.lock_counters_in_order(keys=sorted({_id(op.key) for op in ops}))
         undo = {True: [], False: []}
         seen, reset = [], []
         for op in ops:
