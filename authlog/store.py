@@ -341,16 +341,23 @@ def first_key_id() -> str | None:
     return row[0] if row else None
 
 
-def insert_key_change(*, key_id: str, retired: str, through_seq: int) -> tuple[int, datetime]:
-    """Record a change of the chain key; return the row's id and time."""
+def _insert_trail_row(table: str, values: dict[str, object]) -> tuple[int, datetime]:
+    # table and column names come from this module's callers only, never from input
+    columns = ", ".join(values)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO trail_key_changes (key_id, retired, through_seq) VALUES (%s, %s, %s)"
-            " RETURNING id, timestamp",
-            [key_id, retired, through_seq],
+            f"INSERT INTO {table} ({columns}) VALUES ({_placeholders(values)}) RETURNING id, timestamp",
+            list(values.values()),
         )
         row_id, timestamp = cursor.fetchone()
     return row_id, as_utc(timestamp)
+
+
+def insert_key_change(*, key_id: str, retired: str, through_seq: int) -> tuple[int, datetime]:
+    """Record a change of the chain key; return the row's id and time."""
+    return _insert_trail_row(
+        "trail_key_changes", {"key_id": key_id, "retired": retired, "through_seq": through_seq}
+    )
 
 
 def chained_key_changes() -> list[tuple[int, str, str, int]]:
@@ -455,14 +462,7 @@ def chained_operations() -> list[tuple[int, str, str | None, str, datetime | Non
 
 def insert_trail_operation(*, action: str, subject: str | None, detail: str) -> tuple[int, datetime]:
     """Insert one row of `trail_operations`; return its id and database timestamp."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO trail_operations (action, subject, detail) VALUES (%s, %s, %s)"
-            " RETURNING id, timestamp",
-            [action, subject, detail],
-        )
-        row_id, timestamp = cursor.fetchone()
-    return row_id, as_utc(timestamp)
+    return _insert_trail_row("trail_operations", {"action": action, "subject": subject, "detail": detail})
 
 
 def last_operation_time(*, action: str) -> datetime | None:
