@@ -515,12 +515,28 @@ def stored_checkpoints(*, kind: str) -> tuple[list[chain.Checkpoint], list[str]]
 # --- Policy and status -------------------------------------------------------------
 
 
+# What each retention kind holds, as the dashboard's trail card says it.
+RETENTION_KIND_LABELS = {
+    "login": "Sign-ins",
+    "logout": "Sign-outs",
+    "login_failed": "Failed sign-ins",
+    "trail": "The trail's own operations (prunes, erasures, key changes)",
+    "alert": "Security alerts",
+    "admin_action": "Admin actions on alerts and lockouts",
+}
+
+
 @dataclass(frozen=True)
 class RetentionRule:
     """How long one kind of event is kept (None: forever)."""
 
     kind: str
     days: int | None
+
+    @property
+    def label(self) -> str:
+        """The kind in words; a kind another app registers without a label reads as its name."""
+        return RETENTION_KIND_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize())
 
 
 def default_retention_days() -> dict[str, int | None]:

@@ -31,7 +31,7 @@ class _TableText(HTMLParser):
 
 
 def table_text(response) -> str:
-    # Tables only: the trail-status card lists retention by its setting keys ("login: 365 days").
+    # Tables only: the trail-status card names each retention kind's setting key (`login`).
     parser = _TableText()
     parser.feed(response.content.decode())
     return " ".join(parser.parts)

@@ -60,9 +60,10 @@ def test_the_partial_shows_head_verification_retention_and_next_prune(write_even
     assert f'data-testid="trail-head-seq">{status.head_seq}<' in html
     assert status.head_hash in html
     assert "Verified" in html and "Never verified" not in html
-    for kind, days in (("login", 365), ("login_failed", 90)):
-        assert f"{kind}: {days} days" in html
-    assert "full IP addresses: 30 days, then /24 or /48" in html
+    for label, days, kind in (("Sign-ins", 365, "login"), ("Failed sign-ins", 90, "login_failed"),
+                              ("Security alerts", 90, "alert")):
+        assert f"{label}: {days} days <code" in html and f">{kind}</code>" in html
+    assert "Full IP addresses: 30 days, then /24 or /48" in html
     assert status.next_prune_at.strftime("%Y-%m-%d %H:%M") in html
 
 
@@ -90,7 +91,7 @@ def test_the_partial_shows_a_failed_verification_escaped(db):
     assert "Tampering found" in html and "2 problems" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Overdue" in html
-    assert "login: kept forever" in html and "full IP addresses: kept forever" in html
+    assert "Sign-ins: kept forever" in html and "Full IP addresses: kept forever" in html
     assert "never run" in html
 
 
