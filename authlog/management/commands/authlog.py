@@ -29,7 +29,10 @@ _SECONDS = re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?\Z")
 
 
 class Command(BaseCommand):
-    help = "Show sign-in, sign-out and failed sign-in events, newest first; or verify, checkpoint, prune or anonymise the trail."
+    help = (
+        "Show sign-in, sign-out and failed sign-in events, newest first; or verify, checkpoint,"
+        " prune or anonymise the trail, delete a user from it, rotate its key, or show its status."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
