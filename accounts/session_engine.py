@@ -17,7 +17,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.db import router, transaction
 from django.utils.crypto import get_random_string
 
-from accounts.sessions import SESSION_USER_ID
+from accounts.sessions import session_user_id
 from authlog.events import session_ref
 
 
@@ -36,9 +36,7 @@ class SessionStore(DatabaseSessionStore):
     def create_model_instance(self, data):
         """Return the row to save: Django's, plus the signed-in user's id and the key's reference."""
         row = super().create_model_instance(data)
-        user_id = data.get(SESSION_USER_ID)
-        # bool is an int subclass; only a real id names a user (as in user_of_session).
-        row.user_id = user_id if type(user_id) is int else None
+        row.user_id = session_user_id(data)
         row.session_ref = session_ref(row.session_key)
         return row
 

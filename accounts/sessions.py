@@ -26,15 +26,26 @@ def attach_user(session: SessionBase, user: User) -> None:
     session[SESSION_AUTH_HASH] = session_auth_hash(user)
 
 
+def session_user_id(data) -> int | None:
+    """Return the user id a session's data names, or None (bool is an int subclass: not an id)."""
+    user_id = data.get(SESSION_USER_ID)
+    return user_id if type(user_id) is int else None
+
+
+def session_is_for(data, user: User) -> bool:
+    """Say whether a session's data signs in `user` now (a changed password ends it)."""
+    return session_user_id(data) == user.id and constant_time_compare(
+        data.get(SESSION_AUTH_HASH, ""), session_auth_hash(user)
+    )
+
+
 def user_of_session(session: SessionBase) -> User | None:
     """Return the user this session belongs to, or None if it is anonymous or no longer valid."""
-    user_id = session.get(SESSION_USER_ID)
-    if not isinstance(user_id, int):
+    user_id = session_user_id(session)
+    if user_id is None:
         return None
     user = store.user_by_id(user_id=user_id)
-    if user is None or not user.is_active:
-        return None
-    if not constant_time_compare(session.get(SESSION_AUTH_HASH, ""), session_auth_hash(user)):
+    if user is None or not user.is_active or not session_is_for(session, user):
         return None
     return user
 

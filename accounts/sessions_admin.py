@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts import store
-from accounts.sessions import SESSION_AUTH_HASH, SESSION_USER_ID, session_auth_hash, session_store
+from accounts.sessions import session_is_for, session_store
 from accounts.store import SessionRow, User
 from authlog import events
 
@@ -33,25 +32,14 @@ class ActiveSession:
     is_current: bool = False
 
 
-def _decoder() -> SessionBase:
-    return session_store(None)
-
-
-def _belongs_to(row: SessionRow, user: User, decoder: SessionBase) -> bool:
+def _live_rows(user: User, now: datetime) -> list[SessionRow]:
     # A row whose password digest is stale (the password changed) is already
     # dead for user_of_session(): it is not an active session.
-    data = decoder.decode(row.session_data)
-    return data.get(SESSION_USER_ID) == user.id and constant_time_compare(
-        data.get(SESSION_AUTH_HASH, ""), session_auth_hash(user)
-    )
-
-
-def _live_rows(user: User, now: datetime) -> list[SessionRow]:
-    decoder = _decoder()
+    decoder = session_store(None)
     return [
         row
         for row in store.sessions_of_user(user_id=user.id, now=now)
-        if row.session_ref and _belongs_to(row, user, decoder)
+        if row.session_ref and session_is_for(decoder.decode(row.session_data), user)
     ]
 
 

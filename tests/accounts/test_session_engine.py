@@ -100,3 +100,25 @@ def test_a_taken_key_fails_the_transaction_that_creates_a_session(monkeypatch):
     with pytest.raises(IntegrityError), transaction.atomic():
         session.save()
     assert stored_data(taken.session_key) == {"colour": "blue"}
+
+
+@pytest.mark.parametrize("stored", [True, "1", 1.0])
+def test_only_a_real_integer_names_a_user_in_the_row_and_for_sign_in(make_user, stored, monkeypatch):
+    """bool is an int subclass: a session holding True names neither user 1 nor anybody."""
+    from accounts import sessions
+    from accounts.sessions import (
+        SESSION_AUTH_HASH,
+        SESSION_USER_ID,
+        session_auth_hash,
+        user_of_session,
+    )
+
+    user = make_user("alice")
+    # Whatever id is looked up finds alice: only the type check can refuse.
+    monkeypatch.setattr(sessions.store, "user_by_id", lambda *, user_id: user)
+    session = SessionStore()
+    session[SESSION_USER_ID] = stored
+    session[SESSION_AUTH_HASH] = session_auth_hash(user)
+    session.save()
+    assert user_of_session(session) is None
+    assert session.model.objects.get(session_key=session.session_key).user_id is None
