@@ -150,6 +150,25 @@ def _verify(user: User | None, password: str | None, *, usable_input: bool) -> b
     return check_password(password, user.password_hash, setter=upgrade)
 
 
+def _failure_reason(
+    user: User | None, password: str, *, username_fits: bool, password_fits: bool
+) -> str | None:
+    """Run the hasher once and return why this sign-in fails, or None if it may go on."""
+    password_ok = _verify(user, password, usable_input=password_fits)
+    if user is None:
+        return events.UNKNOWN_USER if username_fits else events.INPUT_TOO_LONG
+    if not password_fits:
+        return events.INPUT_TOO_LONG
+    if not password_ok:
+        if user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX):
+            return events.UNUSABLE_PASSWORD
+        return events.BAD_PASSWORD
+    if not user.is_active:
+        # Checked after the password, and answered like a wrong one (CVE-2018-6188).
+        return events.INACTIVE_USER
+    return None
+
+
 def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResult:
     """Check the credentials and sign in, or record why not."""
     ip_address = client_ip(request)
@@ -166,35 +185,14 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
         attempt = throttle.reserve_attempt(
             request, username=normalised, user=user, ip_address=ip_address
         )
-        if not attempt.allowed:
-            # Refused before the password is read, right or wrong (case 38), and
-            # answered alike for every name, real or not (cases 31, 33).
-            events.record_failed_login(
-                attempted_username=normalised,
-                user_id=user.id if user else None,
-                reason=events.THROTTLED,
-                ip_address=ip_address,
-                user_agent=raw_user_agent(request),
-            )
-            throttle.attempt_refused(attempt, user=user)
-            return SignInResult(
-                Outcome.THROTTLED, reason=events.THROTTLED, retry_after=attempt.retry_after
-            )
-        password_ok = _verify(user, password, usable_input=password_fits)
-        if user is None:
-            reason = events.UNKNOWN_USER if username_fits else events.INPUT_TOO_LONG
-        elif not password_fits:
-            reason = events.INPUT_TOO_LONG
-        elif not password_ok:
-            reason = (
-                events.UNUSABLE_PASSWORD
-                if user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
-                else events.BAD_PASSWORD
-            )
-        elif not user.is_active:
-            # Checked after the password, and answered like a wrong one (CVE-2018-6188).
-            reason = events.INACTIVE_USER
-        else:
+        # Refused before the password is read, right or wrong (case 38), and
+        # answered alike for every name, real or not (cases 31, 33).
+        reason = (
+            _failure_reason(user, password, username_fits=username_fits, password_fits=password_fits)
+            if attempt.allowed
+            else events.THROTTLED
+        )
+        if reason is None:
             start_session(
                 request,
                 user,
@@ -210,6 +208,9 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
             ip_address=ip_address,
             user_agent=raw_user_agent(request),
         )
+        if not attempt.allowed:
+            throttle.attempt_refused(attempt, user=user)
+            return SignInResult(Outcome.THROTTLED, reason=reason, retry_after=attempt.retry_after)
         throttle.attempt_failed(attempt, user=user)
         return SignInResult(Outcome.FAILED, reason=reason)
     except DatabaseError as error:
