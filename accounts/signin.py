@@ -84,13 +84,13 @@ def sqlstate(error: DatabaseError) -> str | None:
 
 
 def start_session(
-    request: HttpRequest, user: User, *, in_transaction: Callable[[], None] | None = None
+    request: HttpRequest, user: User, *, in_transaction: Callable[[events.AuthEvent], None] | None = None
 ) -> None:
     """Sign `user` in on this request and record the login, in one transaction.
 
     Raise DatabaseError if anything cannot be written; the request's session is
     then exactly what it was before. `in_transaction` runs last inside that
-    transaction (the throttle's bookkeeping: one commit, not two).
+    transaction with the login event (the throttle's bookkeeping: one commit, not two).
     """
     for attempt in range(1, _SESSION_ATTEMPTS + 1):
         try:
@@ -103,7 +103,7 @@ def start_session(
 
 
 def _start_session_once(
-    request: HttpRequest, user: User, *, in_transaction: Callable[[], None] | None
+    request: HttpRequest, user: User, *, in_transaction: Callable[[events.AuthEvent], None] | None
 ) -> None:
     ip_address = client_ip(request)
     original_key = request.session.session_key
@@ -117,7 +117,7 @@ def _start_session_once(
                 request.session.cycle_key()
             attach_user(request.session, user)
             request.session.save()
-            events.log_auth_event(
+            login = events.log_auth_event(
                 user.id,
                 events.LOGIN,
                 ip_address,
@@ -127,7 +127,7 @@ def _start_session_once(
             )
             store.record_last_login(user_id=user.id)
             if in_transaction is not None:
-                in_transaction()
+                in_transaction(login)
     except DatabaseError:
         # Rolled back: put back the session the browser came with, untouched.
         request.session = session_store(original_key)
@@ -197,7 +197,7 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResu
                 request,
                 user,
                 # Raises no database error: a failure of its own is logged, and the login stands.
-                in_transaction=lambda: throttle.attempt_succeeded(attempt, request=request, user=user),
+                in_transaction=lambda login: throttle.attempt_succeeded(attempt, login=login, user=user),
             )
             cookie = throttle.device_cookie_for(attempt, user=user)
             return SignInResult(Outcome.SIGNED_IN, user=user, device_cookie=cookie)

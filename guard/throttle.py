@@ -21,11 +21,7 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 
 from accounts.store import User
-from authlog.cleaning import clean_text
-from authlog.conf import authlog_settings
-from authlog.events import unknown_name_pseudonym
-from authlog.request_info import raw_user_agent
-from authlog.user_agent import summarise_user_agent
+from authlog.events import AuthEvent, unknown_name_pseudonym
 from guard import alerts, store
 from guard.conf import guard_settings
 from guard.counters import Counters, CountersUnavailable, with_counters
@@ -261,7 +257,7 @@ def attempt_refused(attempt: Attempt, *, user: User | None) -> None:
         _raise_failure_alerts(attempt, user)
 
 
-def _success_facts(attempt: Attempt, request: HttpRequest, user: User) -> SuccessFacts:
+def _success_facts(attempt: Attempt, login: AuthEvent, user: User) -> SuccessFacts:
     now = attempt.now
     name, account = attempt.counter(Kind.USERNAME), attempt.counter(Kind.ACCOUNT)
     if name is not None and account is not None:
@@ -283,9 +279,8 @@ def _success_facts(attempt: Attempt, request: HttpRequest, user: User) -> Succes
         ipv4_prefix=int(guard_settings.NEW_NETWORK_PREFIX_V4),
         ipv6_prefix=int(guard_settings.NEW_NETWORK_PREFIX_V6),
     )
-    user_agent = clean_text(raw_user_agent(request), max_length=authlog_settings.USER_AGENT_MAX_LENGTH)
-    summary = summarise_user_agent(user_agent)
-    fingerprint = device_fingerprint(summary.browser, summary.os, summary.device)
+    # The login event's own summary of the user agent: parsed once per sign-in.
+    fingerprint = device_fingerprint(login.browser, login.os, login.device)
     network_ref = keyed_hash("known-network", network) if network else ""
     device_ref = keyed_hash("known-device", fingerprint)
     sources = [("device", device_ref)] + ([("network", network_ref)] if network else [])
@@ -322,7 +317,7 @@ def device_cookie_for(attempt: Attempt, *, user: User) -> DeviceCookie | None:
     return device_cookie(user, attempt.device_id, now=attempt.now)
 
 
-def attempt_succeeded(attempt: Attempt, *, request: HttpRequest, user: User) -> None:
+def attempt_succeeded(attempt: Attempt, *, login: AuthEvent, user: User) -> None:
     """Settle a successful sign-in's counters and run the alert rules; never raise a database error.
 
     Runs inside the sign-in's transaction (a savepoint of its own): bookkeeping
@@ -342,7 +337,7 @@ def attempt_succeeded(attempt: Attempt, *, request: HttpRequest, user: User) -> 
                 attempt.backend.apply(ops, now=attempt.now, backoff_memory=backoff_memory())
             except CountersUnavailable as error:
                 logger.error("guard: counters of a sign-in not settled: %s", error)
-            facts = _success_facts(attempt, request, user)
+            facts = _success_facts(attempt, login, user)
             drafts = success_alerts(facts, alerts.thresholds())
             alerts.raise_alerts(drafts, ip_address=attempt.ip_address, now=attempt.now)
     except (DatabaseError, CountersUnavailable) as error:
