@@ -52,9 +52,7 @@ def session_seconds(start: datetime, end: datetime) -> float:
 
 
 def count_event(event: AuthEvent) -> None:
-    """Update the counts for a new event, inside the transaction that wrote it."""
-    if event.timestamp is None:
-        return
+    """Update the counts for a new event, inside the transaction that wrote it (which stamped it)."""
     bucket = None
     if event.event_type == store.LOGOUT and event.session_ref:
         started = store.login_time_of_session(session_ref=event.session_ref)

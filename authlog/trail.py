@@ -348,7 +348,7 @@ def chain_stored_row(*, table: ChainedTable, event_id: int) -> ChainPosition:
 
 
 def chain_event(event: AuthEvent) -> ChainPosition:
-    """Append a sign-in, sign-out or failed sign-in to the chain, in its own transaction."""
+    """Append a sign-in, sign-out or failed sign-in to the chain, in the caller's transaction."""
     table, values = _event_values(event)
     return chain_row(table=table, values=values)
 

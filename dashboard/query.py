@@ -27,14 +27,9 @@ _DIGITS = re.compile(r"[0-9]{1,12}\Z")
 class TimelineQuery:
     """What a timeline page or export was asked for, parsed."""
 
-    values: dict[str, str]
     event_filter: EventFilter
     before: TimelineKey | None
     limit: int
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.values)
 
 
 def _inclusive_until(text: str) -> str:
@@ -85,11 +80,9 @@ def parse_page_size(text: str | None) -> int:
 
 def parse_timeline_query(query: QueryDict) -> TimelineQuery:
     """Parse the filters, the page cursor and the page size of a timeline request."""
-    values = filter_values(query)
     before_text = query.get("before", "").strip()
     return TimelineQuery(
-        values=values,
-        event_filter=parse_filters(values),
+        event_filter=parse_filters(filter_values(query)),
         before=parse_cursor(before_text) if before_text else None,
         limit=parse_page_size(query.get("limit")),
     )

@@ -50,7 +50,6 @@ def _filter_context(values: dict[str, str]) -> dict:
         "event_types": labels.EVENT_LABELS,
         "devices": DEVICES,
         "query": urlencode(values),
-        "export_query": urlencode(values),
     }
 
 

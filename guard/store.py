@@ -14,8 +14,6 @@ from django.db import connection
 from config.dbtime import as_utc, to_db_time
 
 ALERT_OPEN, ALERT_ACKNOWLEDGED = "open", "acknowledged"
-ALERT_STATUSES = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
-SOURCE_KINDS = ("network", "device")
 
 _COUNTER_COLUMNS = (
     "kind, user_ref, source_ref, label, bucket, current, previous, seen_current, seen_previous,"
