@@ -138,16 +138,6 @@ def timeline_page(
     )
 
 
-def _kind_rows(kind: int, event_filter: EventFilter, chunk: int) -> Iterator[tuple]:
-    before = None
-    while True:
-        rows = store.timeline_rows(kind=kind, event_filter=event_filter, before=before, limit=chunk)
-        yield from rows
-        if len(rows) < chunk:
-            return
-        before = rows[-1][0]
-
-
 def _kind_tuples(kind: int, event_filter: EventFilter, chunk: int) -> Iterator[tuple]:
     before = None
     while True:
@@ -182,8 +172,10 @@ def _iso_of_db_time(value: str | datetime | None) -> str | None:
 def iter_record_values(*, event_filter: EventFilter, chunk: int = 5000) -> Iterator[tuple]:
     """Yield the export record (values in RECORD_FIELDS order) of every event matching the filter.
 
-    The exports' fast path: the records of iter_events(), without building an
-    event object per row (a million-row export is bound by per-row Python work).
+    Each table is read by keyset pages (no long transaction, no server-side
+    cursor held open) and the two are merged, so memory stays flat however many
+    rows there are; no event object is built per row (a million-row export is
+    bound by per-row Python work).
     """
     merged = heapq.merge(
         *(_kind_tuples(kind, event_filter, chunk) for kind in store.TIMELINE_KINDS),
@@ -207,22 +199,6 @@ def iter_record_values(*, event_filter: EventFilter, chunk: int = 5000) -> Itera
             )
             for row in batch
         ]
-
-
-def iter_events(*, event_filter: EventFilter, chunk: int = 5000) -> Iterator[AuthEvent]:
-    """Yield every event matching the filter, newest first, reading `chunk` rows at a time.
-
-    Each table is read by keyset pages (no long transaction, no server-side
-    cursor to hold open) and the two are merged, so memory stays flat however
-    many rows there are.
-    """
-    merged = heapq.merge(
-        *(_kind_rows(kind, event_filter, chunk) for kind in store.TIMELINE_KINDS),
-        key=_order,
-        reverse=True,
-    )
-    while batch := list(islice(merged, chunk)):
-        yield from with_usernames([row for _, row in batch])
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,9 @@ def _identifiers(*names: str) -> None:
 
 def _read_time(column: str) -> str:
     # SQLite keeps our times as text: reading them as text and parsing them with
-    # datetime.fromisoformat is several times faster than Django's converter.
+    # datetime.fromisoformat is several times faster than Django's converter, and
+    # a cursor then compares with exactly what ORDER BY compared ("10:00:00.120"
+    # is not "10:00:00.12" to SQLite).
     return f"CAST({column} AS TEXT)" if connection.vendor == "sqlite" else column
 
 
@@ -787,17 +789,10 @@ class TimelineKey:
     id: int
 
 
-def _time_column() -> str:
-    # SQLite keeps our timestamps as text: read them as text, so a cursor
-    # compares with exactly what ORDER BY compared ("10:00:00.120" is not
-    # "10:00:00.12" to SQLite), and skip Django's slow per-row converter.
-    return "CAST(timestamp AS TEXT)" if connection.vendor == "sqlite" else "timestamp"
-
-
 def _branch_select(kind: int) -> str:
     # The time is named time_key, not timestamp: an ORDER BY timestamp must
     # still mean the indexed column, not this expression.
-    time = _time_column()
+    time = _read_time("timestamp")
     if kind == KIND_LOGIN_LOGS:
         return (
             "SELECT id, event_type, user_id, NULL AS attempted_username, ip_address, user_agent,"
@@ -951,7 +946,7 @@ def session_events(*, session_refs: list[str], event_type: str) -> list[StoredEv
     """Return the sign-ins (or sign-outs) of these sessions."""
     if not session_refs or event_type not in (LOGIN, LOGOUT):
         return []
-    placeholders = ", ".join(["%s"] * len(session_refs))
+    placeholders = _placeholders(session_refs)
     # uses login_logs_session_ref
     with connection.cursor() as cursor:
         cursor.execute(
@@ -989,7 +984,7 @@ _USAGE_GROUPS = {
 
 def _usage(table: str, group: str, where: str, params: list, limit: int) -> list[UsageRow]:
     columns = _USAGE_GROUPS[group]
-    time = _time_column()
+    time = _read_time("timestamp")
     sql = (
         f"SELECT {columns}, COUNT(*), MIN({time}), MAX({time}) FROM ("
         # Only the grouped columns: a whole row would copy every user agent into the sorter.
@@ -1127,7 +1122,7 @@ def login_time_of_session(*, session_ref: str) -> datetime | None:
     # uses login_logs_session_ref
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {_time_column()} FROM login_logs WHERE session_ref = %s"
+            f"SELECT {_read_time('timestamp')} FROM login_logs WHERE session_ref = %s"
             " AND event_type = 'login' ORDER BY timestamp, id LIMIT 1",
             [session_ref],
         )
