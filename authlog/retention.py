@@ -283,7 +283,7 @@ def anonymise_addresses(
     pause = authlog_settings.PRUNE_PAUSE_SECONDS if pause is None else pause
     if not for_real:
         return AnonymiseReport(False, before, store.count_ip_pending(before=before))
-    head = store.chain_head() or (0, chain.GENESIS_HASH)
+    head = trail.current_head()
     operation = trail.record_operation(
         action=trail.ANONYMISE_IPS,
         subject=None,

@@ -294,6 +294,11 @@ def _sealed(keys: chain.ChainKeys, entry: store.ChainEntry, *, seq: int, prev_ha
     )
 
 
+def current_head() -> tuple[int, str]:
+    """Return the chain's head (seq, entry hash); the genesis before the first entry."""
+    return store.chain_head() or (0, chain.GENESIS_HASH)
+
+
 def hold_chain_head() -> None:
     """Take the chain's append lock now, in a transaction that will write and chain a row.
 
@@ -478,7 +483,7 @@ def rotate_key(*, for_real: bool) -> KeyRotation:
 
 def write_checkpoint(*, kind: str = "checkpoint", now: Callable[[], datetime] = timezone.now) -> chain.Checkpoint:
     """Sign the chain's head (seq, hash, time), store it and return it for copying elsewhere."""
-    head = store.chain_head() or (0, chain.GENESIS_HASH)
+    head = current_head()
     return _store_checkpoint(kind=kind, seq=head[0], entry_hash=head[1], now=now)
 
 
@@ -580,7 +585,7 @@ class TrailStatus:
 def trail_status(*, now: Callable[[], datetime] = timezone.now) -> TrailStatus:
     """Return the trail's state: head, last verification, last checkpoint, retention, next prune."""
     at = now()
-    head = store.chain_head() or (0, chain.GENESIS_HASH)
+    head = current_head()
     verification = store.latest_verification()
     verify_every = timedelta(hours=authlog_settings.VERIFY_EVERY_HOURS)
     checkpoint_seq = checkpoint_at = None
