@@ -120,7 +120,8 @@ def list_throttles(
     return listed[:limit]
 
 
-def _clear(*, user_ref: str | None = None, source_ref: str | None = None, everything: bool = False) -> int:
+def clear_counters(*, user_ref: str | None = None, source_ref: str | None = None, everything: bool = False) -> int:
+    """Clear these counters in the database and in Redis; return how many. OperationError: Redis down."""
     # The database always: counts made while Redis was down live there.
     cleared = database_counters().clear(user_ref=user_ref, source_ref=source_ref, everything=everything)
     primary = primary_counters()
@@ -139,7 +140,7 @@ def unlock(*, scope: str, ref: str, label: str, actor: Actor) -> int:
         raise OperationError("scope must be 'user' or 'source'")
     with transaction.atomic():
         trail.hold_chain_head()
-        cleared = _clear(**({"user_ref": ref} if scope == USER else {"source_ref": ref}))
+        cleared = clear_counters(**({"user_ref": ref} if scope == USER else {"source_ref": ref}))
         _record(actor, "unlock", label, {"scope": scope, "counters_cleared": cleared})
     return cleared
 
@@ -157,7 +158,7 @@ def clear_all_throttles(*, actor: Actor) -> int:
     """Delete every counter; record it."""
     with transaction.atomic():
         trail.hold_chain_head()
-        cleared = _clear(everything=True)
+        cleared = clear_counters(everything=True)
         _record(actor, "clear_throttles", "all", {"counters_cleared": cleared})
     return cleared
 

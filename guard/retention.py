@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from guard import store, throttle
-from guard.counters import CountersUnavailable, database_counters, primary_counters
-from guard.operations import user_ref_of
+from guard.counters import database_counters
+from guard.operations import OperationError, clear_counters, user_ref_of
 
 logger = logging.getLogger("guard.retention")
 BATCH = 1000
@@ -30,15 +30,11 @@ BATCH = 1000
 def forget_deleted_user(*, user_id: int, username: str, **_kwargs) -> None:
     """Forget a deleted user's known sources and throttle counters (in the deletion's transaction)."""
     store.delete_known_sources_of_user(user_id=user_id)
-    user_ref = user_ref_of(username)
-    database_counters().clear(user_ref=user_ref)
-    primary = primary_counters()
-    if primary is not database_counters():
-        try:
-            primary.clear(user_ref=user_ref)
-        except CountersUnavailable as error:
-            # They expire by themselves; the deletion must not fail for an outage.
-            logger.error("guard: counters of a deleted user not cleared in Redis: %s", error)
+    try:
+        clear_counters(user_ref=user_ref_of(username))
+    except OperationError as error:
+        # Redis's expire by themselves (the database's are cleared): the deletion must not fail for an outage.
+        logger.error("guard: counters of a deleted user not cleared: %s", error)
 
 
 def forget_old_sources(
