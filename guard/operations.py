@@ -133,11 +133,29 @@ def clear_counters(*, user_ref: str | None = None, source_ref: str | None = None
     return cleared
 
 
-def unlock(*, scope: str, ref: str, label: str, actor: Actor) -> int:
-    """Delete every counter of a name (scope USER) or of a network or device (SOURCE); record it."""
+def _stored_label(scope: str, ref: str) -> str:
+    # What the record names: the stored label of the name or network (never
+    # text from a form), or the reference itself if no counter holds one.
+    listed = list_throttles(
+        locked_only=False,
+        user_ref=ref if scope == USER else None,
+        source_ref=ref if scope == SOURCE else None,
+        limit=20,
+    )
+    named = [t for t in listed if t.kind in ("username", "ip")] or listed
+    return named[0].label if named else ref
+
+
+def unlock(*, scope: str, ref: str, actor: Actor, label: str | None = None) -> int:
+    """Delete every counter of a name (scope USER) or of a network or device (SOURCE); record it.
+
+    `label` names it in the record; without one, the counters' stored label does.
+    """
     _check_ref(ref)
     if scope not in (USER, SOURCE):
         raise OperationError("scope must be 'user' or 'source'")
+    if label is None:
+        label = _stored_label(scope, ref)
     with transaction.atomic():
         trail.hold_chain_head()
         cleared = clear_counters(**({"user_ref": ref} if scope == USER else {"source_ref": ref}))

@@ -197,16 +197,7 @@ def unlock_alert_view(request: HttpRequest, alert_id: int) -> HttpResponse:
 def unlock_view(request: HttpRequest) -> HttpResponse:
     scope, ref = request.POST.get("scope", ""), request.POST.get("ref", "")
     try:
-        # The label recorded is the stored one, never text from the form.
-        listed = operations.list_throttles(
-            locked_only=False,
-            user_ref=ref if scope == operations.USER else None,
-            source_ref=ref if scope == operations.SOURCE else None,
-            limit=20,
-        ) if scope in (operations.USER, operations.SOURCE) and len(ref) == 24 else []
-        named = [t for t in listed if t.kind in ("username", "ip")] or listed
-        label = named[0].label if named else ref
-        operations.unlock(scope=scope, ref=ref, label=label, actor=_actor(request))
+        operations.unlock(scope=scope, ref=ref, actor=_actor(request))
     except operations.OperationError as problem:
         return _failed(request, str(problem))
     return _back("unlocked")
