@@ -172,6 +172,34 @@ def unlock_alert_subject(*, alert_id: int, actor: Actor) -> int:
     return unlock(scope=scope, ref=alert.subject_ref, label=alert.subject_label, actor=actor)
 
 
+@dataclass(frozen=True)
+class AlertsOverview:
+    """What the alerts page shows: open and recent alerts, locks now, recent admin actions."""
+
+    open_alerts: list[store.Alert]
+    open_count: int
+    recent: list[store.Alert]
+    locks: list[Throttle]
+    locks_error: str | None
+    actions: list[store.AdminAction]
+
+
+def alerts_overview() -> AlertsOverview:
+    """Return the alerts page's content; locks that cannot be read (Redis down) are said, not raised."""
+    try:
+        locks, locks_error = list_throttles(locked_only=True, limit=100), None
+    except OperationError as problem:
+        locks, locks_error = [], str(problem)
+    return AlertsOverview(
+        open_alerts=store.alerts(status=store.ALERT_OPEN, limit=200),
+        open_count=store.count_alerts(status=store.ALERT_OPEN),
+        recent=store.alerts(status=store.ALERT_ACKNOWLEDGED, limit=20),
+        locks=locks,
+        locks_error=locks_error,
+        actions=store.recent_actions(limit=20),
+    )
+
+
 def clear_all_throttles(*, actor: Actor) -> int:
     """Delete every counter; record it."""
     with transaction.atomic():

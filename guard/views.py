@@ -136,27 +136,21 @@ def _layout() -> str:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def alerts_view(request: HttpRequest) -> HttpResponse:
-    open_alerts = store.alerts(status=store.ALERT_OPEN, limit=200)
-    recent = store.alerts(status=store.ALERT_ACKNOWLEDGED, limit=20)
-    error = None
-    try:
-        locks = operations.list_throttles(locked_only=True, limit=100)
-    except operations.OperationError as problem:
-        locks, error = [], str(problem)
+    overview = operations.alerts_overview()
     context = {
         "layout": _layout(),
         "section": "alerts",
-        "open_rows": _rows(open_alerts),
-        "open_count": store.count_alerts(status=store.ALERT_OPEN),
-        "recent_rows": _rows(recent),
+        "open_rows": _rows(overview.open_alerts),
+        "open_count": overview.open_count,
+        "recent_rows": _rows(overview.recent),
         "locks": [
             LockRow(throttle=lock, holds_back=KIND_LABELS.get(lock.kind, lock.kind),
                     wait=describe_wait(lock.retry_after))
-            for lock in locks
+            for lock in overview.locks
         ],
-        "actions": store.recent_actions(limit=20),
+        "actions": overview.actions,
         "notice": _NOTICES.get(request.GET.get("done", "")),
-        "error": error,
+        "error": overview.locks_error,
     }
     return render(request, "guard/alerts.html", context)
 
