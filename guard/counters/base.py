@@ -47,8 +47,13 @@ class Counters(ABC):
         """Count one attempt on each key not locked now; return every key's state after it."""
 
     @abstractmethod
-    def apply(self, ops: Sequence[Op], *, now: float, backoff_memory: int) -> None:
-        """Carry out lock/undo/seen/reset changes; a counter that no longer exists is skipped."""
+    def apply(
+        self, ops: Sequence[Op], *, now: float, backoff_memory: int, rows_locked: bool = False
+    ) -> None:
+        """Carry out lock/undo/seen/reset changes; a counter that no longer exists is skipped.
+
+        `rows_locked`: the caller's `atomic` block has just hit every key of `ops`.
+        """
 
     @abstractmethod
     def peek(self, keys: Sequence[CounterKey], *, now: float) -> list[CounterState | None]:

@@ -94,9 +94,13 @@ class DatabaseCounters(Counters):
         by_id = {row.id: row for row in rows}
         return [_state(by_id[_id(key)]) for key in keys]
 
-    def apply(self, ops: Sequence[Op], *, now: float, backoff_memory: int) -> None:
-        # One order over every row these statements touch (see lock_counters_in_order).
-        store.lock_counters_in_order(keys=sorted({_id(op.key) for op in ops}))
+    def apply(
+        self, ops: Sequence[Op], *, now: float, backoff_memory: int, rows_locked: bool = False
+    ) -> None:
+        if not rows_locked:
+            # One order over every row these statements touch (see lock_counters_in_order);
+            # rows this transaction's hit has upserted are locked already, in that order.
+            store.lock_counters_in_order(keys=sorted({_id(op.key) for op in ops}))
         undo = {True: [], False: []}
         seen, reset = [], []
         for op in ops:

@@ -173,7 +173,9 @@ class RedisCounters(Counters):
         result = self._run(_HIT, [self._key(key.id) for key in keys], args)
         return [_state(values) for values in result]
 
-    def apply(self, ops: Sequence[Op], *, now: float, backoff_memory: int) -> None:
+    def apply(
+        self, ops: Sequence[Op], *, now: float, backoff_memory: int, rows_locked: bool = False
+    ) -> None:
         if not ops:
             return
         args: list = [repr(now), self._locks_key()]

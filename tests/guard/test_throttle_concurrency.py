@@ -12,6 +12,7 @@ from http import HTTPStatus
 import pytest
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from guard import throttle
 from guard.counters import primary_counters
@@ -105,6 +106,21 @@ def test_fifty_parallel_failures_are_all_counted(counters_backend, make_user, gu
         list(throttle.account_keys(user_ref_of("alice"), "alice")), now=throttle.clock()
     )
     assert (name_state.current, account_state.current) == (50, 50)
+    assert name_state.seen_current == 10  # ten networks, each counted once on the name
+
+
+def test_a_reservation_locks_its_counter_rows_in_one_statement(on_postgresql, make_user):
+    """The upsert that counts an attempt locks its rows; what follows does not lock them again."""
+    make_user("alice")
+    client = Client(REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT=DESKTOP_UA)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/login/", {"username": "alice", "password": "wrong"})
+    assert response.status_code == HTTPStatus.OK
+    counter_statements = [q["sql"] for q in queries if "guard_counters" in q["sql"]]
+    # The upsert of all four counters, then the distinct-network count of a new pair.
+    assert counter_statements[0].startswith("INSERT INTO guard_counters")
+    assert "seen_current = seen_current + 1" in counter_statements[1]
+    assert not [sql for sql in counter_statements if "FOR UPDATE" in sql]
 
 
 def _process_guesses(username: str, ip: str, guesses: int, results) -> None:
