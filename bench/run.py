@@ -46,6 +46,12 @@ DEFAULTS = {
     "event_log": "file",
 }
 
+# --floors: ours' failed sign-in with only what the standards demand (bench/worker.py).
+FLOORS = {
+    "fail_floor_reserved": "ours, reservation + row",
+    "fail_floor_row": "ours, row only",
+}
+
 FIGURES = {
     "cycle": "1. Sign-in + sign-out cycle",
     "fail": "2. Failed sign-in",
@@ -248,6 +254,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile-timer", choices=("wall", "cpu"), default="wall",
                         help="cProfile's clock: wall (fsync waits included) or cpu (this "
                              "process's CPU time only, steadier on a busy machine)")
+    parser.add_argument("--floors", action="store_true",
+                        help="figure 2 also times ours with only the failure's durable row, and with "
+                             "the throttle's reservation plus that row: what the standards alone cost")
     parser.add_argument("--show-sql", action="store_true",
                         help="print the SQL of one iteration of each op, per contender")
     parser.add_argument("--code", default="worktree",
@@ -356,16 +365,19 @@ def main(argv: list[str]) -> int:
             worker.info = worker.receive()["info"]
         probes = {}
         for name, worker in workers.items():
-            for op in ("cycle", "fail", *(("ingest", "raw") if name == "ours" else ())):
+            ours_ops = ("ingest", "raw", *(FLOORS if args.floors else ()))
+            for op in ("cycle", "fail", *(ours_ops if name == "ours" else ())):
                 probes[(name, op)] = worker.request({"op": "probe", "target": op})
 
         # Lanes: (worker, op) pairs that are compared within a figure.
         lanes = {
             "cycle": [(name, "cycle") for name in contenders],
-            "fail": [(name, "fail") for name in contenders],
+            "fail": [(name, "fail") for name in contenders]
+            + ([("ours", op) for op in FLOORS] if args.floors and "ours" in contenders else []),
             "ingest": [("ours", "ingest"), ("ours", "raw")],
         }
-        sizes = {"cycle": args.cycles, "fail": args.failures, "ingest": args.events, "raw": args.events}
+        sizes = {"cycle": args.cycles, "fail": args.failures, "ingest": args.events, "raw": args.events,
+                 **{op: args.failures for op in FLOORS}}
         records: dict[tuple[str, str], list[dict]] = {lane: [] for f in args.only for lane in lanes[f]}
         for round_index in range(args.rounds):
             for figure in args.only:
@@ -392,7 +404,7 @@ def main(argv: list[str]) -> int:
         for worker in workers.values():
             worker.stop()
 
-    report = build_report(args, workers, records)
+    report = build_report(args, workers, records, lanes)
     elapsed = time.time() - started
     print_report(report, args, workers, probes, profiles, elapsed, load_before)
     print()
@@ -409,18 +421,25 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def build_report(args, workers, records) -> dict:
+def lane_label(name: str, op: str) -> str:
+    """The row name of a lane: the contender, or what a floor of ours keeps."""
+    return FLOORS.get(op, name)
+
+
+def build_report(args, workers, records, lanes) -> dict:
     report: dict = {}
     for figure in ("cycle", "fail"):
         if figure not in args.only:
             continue
         base = records[("plain", figure)]
+        figure_lanes = lanes[figure]
         report[figure] = {
-            "rows": {name: summarise(records[(name, figure)]) for name in workers},
+            "rows": {lane_label(*lane): summarise(records[lane]) for lane in figure_lanes},
             "ratios": {
-                name: {key: paired_ratio(records[(name, figure)], base, key) for key in ("p50", "mean")}
-                for name in workers if name != "plain"
+                lane_label(*lane): {key: paired_ratio(records[lane], base, key) for key in ("p50", "mean")}
+                for lane in figure_lanes if lane != ("plain", figure)
             },
+            "lanes": {lane_label(*lane): list(lane) for lane in figure_lanes},
         }
     if "ingest" in args.only:
         ours, raw = records[("ours", "ingest")], records[("ours", "raw")]
@@ -502,28 +521,29 @@ def print_report(report, args, workers, probes, profiles, elapsed, load_before) 
         if figure not in report:
             continue
         rows, ratios = report[figure]["rows"], report[figure]["ratios"]
+        width = max(6, *(len(label) for label in rows))
         print()
         if figure == "cycle":
             print(f"{FIGURES[figure]}: POST /login/ with the right password (302), then "
                   "POST /logout/ (302); times in ms")
-            print(f"  {'':<6} {'p50':>7} {'mean':>7} {'sign-in':>8} {'sign-out':>8} {'SQL in':>7} "
+            print(f"  {'':<{width}} {'p50':>7} {'mean':>7} {'sign-in':>8} {'sign-out':>8} {'SQL in':>7} "
                   f"{'SQL out':>7}  {'vs plain [IQR]':<20} {'mean ratio':>10}")
         else:
             print(f"{FIGURES[figure]}: POST /login/, existing user, wrong password (200, the form "
                   "again); times in ms")
-            print(f"  {'':<6} {'p50':>7} {'mean':>7} {'SQL':>7}  {'vs plain [IQR]':<20} "
+            print(f"  {'':<{width}} {'p50':>7} {'mean':>7} {'SQL':>7}  {'vs plain [IQR]':<20} "
                   f"{'mean ratio':>10}")
         for name, row in rows.items():
             ratio = ratios.get(name)
             versus = _ratio(ratio["p50"]) if ratio else "1.00x (baseline)"
             mean_ratio = f"{ratio['mean']['median']:.2f}x" if ratio else ""
-            probe = probes[(name, figure)]
+            probe = probes[tuple(report[figure]["lanes"][name])]
             if figure == "cycle":
-                print(f"  {name:<6} {_ms(row['p50']):>7} {_ms(row['mean']):>7} "
+                print(f"  {name:<{width}} {_ms(row['p50']):>7} {_ms(row['mean']):>7} "
                       f"{_ms(row['login_p50']):>8} {_ms(row['logout_p50']):>8} "
                       f"{_sql(probe['login']):>7} {_sql(probe['logout']):>7}  {versus:<20} {mean_ratio:>10}")
             else:
-                print(f"  {name:<6} {_ms(row['p50']):>7} {_ms(row['mean']):>7} "
+                print(f"  {name:<{width}} {_ms(row['p50']):>7} {_ms(row['mean']):>7} "
                       f"{_sql(probe['total']):>7}  {versus:<20} {mean_ratio:>10}")
         if "ours" in ratios:
             target = 1.0 if figure == "cycle" else 1.2
@@ -536,6 +556,11 @@ def print_report(report, args, workers, probes, profiles, elapsed, load_before) 
                   + (f" and AXES_FAILURE_LIMIT={workers['axes'].info['axes_failure_limit']:,}"
                      if "axes" in workers else "")
                   + "; every answer is checked to be 200 with no session")
+            if args.floors:
+                print("  floors (--floors, measuring tools that do not keep the trail whole): ours' own "
+                      "view and sign-in with the failure's row written durably and nothing else "
+                      "(no chain entry, counts, stream line or alert rules), without and with the "
+                      "throttle's reservation before the hasher")
 
     if "ingest" in report:
         ingest = report["ingest"]

@@ -9,6 +9,7 @@ contender: `echo '{"op": "cycle", "n": 5}' | bench/.venv-peers/bin/python bench/
 (with the three BENCH_* variables set). It never judges its own timings.
 """
 
+import contextlib
 import cProfile
 import gc
 import io
@@ -216,6 +217,50 @@ class Contender:
                 "a wrong password was not answered with the login form", response,
             )
         return {"times": times}
+
+    # The floors of a failed sign-in (bench/README.md, "--floors"): ours' own view and sign-in
+    # with every part the standards do not demand replaced, to show what those alone cost.
+    # Measuring tools only: they do not keep the trail whole.
+
+    def fail_floor_row(self, n: int) -> dict:
+        """A failure with only its row written durably: no reservation, chain, counts, line or alerts."""
+        with self._floor(reserve=False):
+            return self.fail(n)
+
+    def fail_floor_reserved(self, n: int) -> dict:
+        """The same, with the throttle's real reservation before the hasher (SECURITY-CASES 39b)."""
+        with self._floor(reserve=True):
+            return self.fail(n)
+
+    @contextlib.contextmanager
+    def _floor(self, *, reserve: bool):
+        from django.db import transaction
+
+        from authlog import events, store
+        from guard import throttle
+
+        def failure_row(*, attempted_username, user_id, reason, ip_address, user_agent):
+            with transaction.atomic():  # one durable commit, the product's own INSERT
+                store.insert_failed_login(
+                    attempted_username=attempted_username, user_id=user_id, reason=reason,
+                    ip_address=ip_address, user_agent=user_agent, browser=None, os=None, device=None,
+                )
+
+        def unreserved(request, **kwargs):
+            return throttle.Attempt(allowed=True, retry_after=0, now=throttle.clock())
+
+        stand_ins = [(events, "record_failed_login", failure_row),
+                     (throttle, "attempt_failed", lambda attempt, **kwargs: None)]
+        if not reserve:
+            stand_ins.append((throttle, "reserve_attempt", unreserved))
+        originals = [(module, name, getattr(module, name)) for module, name, _ in stand_ins]
+        for module, name, stand_in in stand_ins:
+            setattr(module, name, stand_in)
+        try:
+            yield
+        finally:
+            for module, name, original in originals:
+                setattr(module, name, original)
 
     def ingest(self, n: int) -> dict:
         from django.db import transaction
