@@ -142,8 +142,8 @@ def test_clear_by_name_by_source_or_everything(backend):
     assert backend.clear(everything=True) == 1
 
 
-def test_keys_hold_hashes_not_what_was_typed(backend, redis_url_or_none):
-    typed = "alice:/%\n password?"
+def test_a_backend_stores_the_refs_it_is_given_and_nothing_more(backend, redis_url_or_none):
+    # What the sign-in path gives it (hashes, whatever was typed): test_redis_key_names_http.py.
     a = CounterKey(Kind.USERNAME, "c" * 24, "", "unknown:0123456789abcdef0123", LIMIT)
     hit(backend, [a])
     if backend.name == "database":
@@ -154,7 +154,7 @@ def test_keys_hold_hashes_not_what_was_typed(backend, redis_url_or_none):
 
         client = redis.Redis.from_url(redis_url_or_none)
         keys = [k.decode() for k in client.scan_iter(match="test-guard-*", count=1000)]
-        assert keys and all(typed not in k and k.endswith("username:" + "c" * 24 + ":-") for k in keys)
+        assert keys and all(k.endswith("username:" + "c" * 24 + ":-") for k in keys)
 
 
 @pytest.fixture
