@@ -6,7 +6,9 @@ into a failure, so CI cannot pass by skipping PostgreSQL, Redis or Chromium.
 
 import os
 import shutil
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -109,6 +111,34 @@ def client_from_ip() -> Callable[..., Client]:
         )
 
     return factory
+
+
+def at_once(count: int, work: Callable[[int], Any], timeout: float = 120) -> list:
+    """Run work(0) ... work(count - 1) in threads released together; return their results in order.
+
+    An exception comes back as its repr and a thread still running after the
+    timeout as None, so one assertion on the list reports either. Each thread
+    closes its own database connection, or the test database could not be
+    dropped at the end of the run.
+    """
+    results: list = [None] * count
+    start = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            results[index] = work(index)
+        except Exception as error:  # noqa: BLE001 (reported by the caller's assertion)
+            results[index] = repr(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
 
 
 def rows(sql: str, params: list | None = None) -> list[tuple]:

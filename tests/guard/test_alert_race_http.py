@@ -6,14 +6,12 @@ at once; only the partial unique index behind insert_alert's ON CONFLICT
 keeps it to one row.
 """
 
-import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
 from django.test import Client
 
-from tests.conftest import DESKTOP_UA, rows
+from tests.conftest import DESKTOP_UA, at_once, rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 12
@@ -22,23 +20,10 @@ THREADS = 12
 def test_simultaneous_failures_from_one_network_raise_one_alert(guard_settings, clock):
     # Every failure from the network meets the rule: each request tries to raise it.
     guard_settings(ALERT_NETWORK_USERNAMES=1)
-    statuses: list = []
-    start = threading.Barrier(THREADS)
 
-    def guess(index: int) -> None:
+    def guess(index: int) -> int:
         client = Client(REMOTE_ADDR="198.51.100.66", HTTP_USER_AGENT=DESKTOP_UA)
-        try:
-            start.wait()
-            statuses.append(client.post("/login/", {"username": f"victim{index}", "password": "x"}).status_code)
-        except Exception as error:  # noqa: BLE001 (reported by the assertion)
-            statuses.append(repr(error))
-        finally:
-            connection.close()
+        return client.post("/login/", {"username": f"victim{index}", "password": "x"}).status_code
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert statuses == [HTTPStatus.OK] * THREADS
+    assert at_once(THREADS, guess) == [HTTPStatus.OK] * THREADS
     assert rows("SELECT rule, status FROM guard_alerts") == [("network_many_usernames", "open")]

@@ -7,6 +7,7 @@ guesses arrive at once) and 40 (several servers share one count).
 
 import multiprocessing
 import threading
+from collections import Counter
 from http import HTTPStatus
 
 import pytest
@@ -17,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from guard import throttle
 from guard.counters import primary_counters
 from guard.operations import user_ref_of
-from tests.conftest import DESKTOP_UA, rows
+from tests.conftest import DESKTOP_UA, at_once, rows
 from tests.hashers import CountingHasher
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,34 +49,18 @@ def _reasons() -> dict[str, int]:
     return dict(rows("SELECT reason, COUNT(*) FROM failed_logins GROUP BY reason"))
 
 
-def _guess(index: int, username: str, ip: str, statuses: list, start: threading.Barrier) -> None:
-    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=DESKTOP_UA)
-    try:
-        start.wait()
-        response = client.post("/login/", {"username": username, "password": f"guess {index}"})
-        statuses.append(response.status_code)
-    except Exception as error:  # noqa: BLE001 (reported by the assertion)
-        statuses.append(repr(error))
-    finally:
-        connection.close()
-
-
 def test_sixteen_concurrent_guesses_at_a_limit_of_five_check_five_passwords(
     counters_backend, make_user
 ):
     make_user("alice")
     LockedCountingHasher.runs = 0
-    statuses: list = []
-    start = threading.Barrier(GUESSES)
-    threads = [
-        threading.Thread(target=_guess, args=(i, "alice", "198.51.100.5", statuses, start))
-        for i in range(GUESSES)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(statuses) == [HTTPStatus.OK] * 5 + [HTTPStatus.TOO_MANY_REQUESTS] * 11
+
+    def guess(index: int) -> int:
+        client = Client(REMOTE_ADDR="198.51.100.5", HTTP_USER_AGENT=DESKTOP_UA)
+        return client.post("/login/", {"username": "alice", "password": f"guess {index}"}).status_code
+
+    statuses = at_once(GUESSES, guess)
+    assert Counter(statuses) == {HTTPStatus.OK: 5, HTTPStatus.TOO_MANY_REQUESTS: 11}
     assert LockedCountingHasher.runs == 5
     assert _reasons() == {"bad_password": 5, "throttled": 11}
 
@@ -84,24 +69,13 @@ def test_fifty_parallel_failures_are_all_counted(counters_backend, make_user, gu
     """No lost update: with limits out of reach, 50 parallel failures make a count of exactly 50."""
     guard_settings(USERNAME_RATE="1000/1h", IP_RATE="1000/1h", PAIR_RATE="1000/15m")
     make_user("alice")
-    statuses: list = []
-    start = threading.Barrier(10)
 
-    def five(index: int) -> None:
+    def five(index: int) -> list[int]:
         client = Client(REMOTE_ADDR=f"198.51.100.{index + 1}", HTTP_USER_AGENT=DESKTOP_UA)
-        try:
-            start.wait()
-            for n in range(5):
-                statuses.append(client.post("/login/", {"username": "alice", "password": f"x{n}"}).status_code)
-        finally:
-            connection.close()
+        return [client.post("/login/", {"username": "alice", "password": f"x{n}"}).status_code
+                for n in range(5)]
 
-    threads = [threading.Thread(target=five, args=(i,)) for i in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert statuses == [HTTPStatus.OK] * 50
+    assert at_once(10, five) == [[HTTPStatus.OK] * 5] * 10
     name_state, account_state = primary_counters().peek(
         list(throttle.account_keys(user_ref_of("alice"), "alice")), now=throttle.clock()
     )

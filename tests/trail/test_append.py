@@ -1,13 +1,12 @@
 """Every event gets a seq and a hash in its own transaction; writers never fork the chain."""
 
-import threading
 from http import HTTPStatus
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from authlog import chain, events, trail
-from tests.conftest import DEFAULT_PASSWORD, rows
+from tests.conftest import DEFAULT_PASSWORD, at_once, rows
 from tests.test_faults import inserts_refused
 from tests.trail.conftest import located, sql, verify
 
@@ -119,31 +118,19 @@ def test_backfill_chains_events_written_before_the_chain_existed(make_user):
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_writers_never_fork_the_chain(make_user):
     users = [make_user(f"writer{i}") for i in range(WRITERS)]
-    start = threading.Barrier(WRITERS)
-    errors: list[str] = []
 
-    def writer(index: int) -> None:
-        try:
-            start.wait()
-            for n in range(EVENTS_PER_WRITER):
-                if n % 2:
-                    events.record_failed_login(
-                        attempted_username=f"writer{index}", user_id=users[index].id,
-                        reason=events.BAD_PASSWORD, ip_address=f"198.51.100.{index}", user_agent=None,
-                    )
-                else:
-                    events.log_auth_event(users[index].id, events.LOGIN, f"203.0.113.{index}")
-        except Exception as error:  # noqa: BLE001 (reported below)
-            errors.append(repr(error))
-        finally:
-            connection.close()
+    def writer(index: int) -> str:
+        for n in range(EVENTS_PER_WRITER):
+            if n % 2:
+                events.record_failed_login(
+                    attempted_username=f"writer{index}", user_id=users[index].id,
+                    reason=events.BAD_PASSWORD, ip_address=f"198.51.100.{index}", user_agent=None,
+                )
+            else:
+                events.log_auth_event(users[index].id, events.LOGIN, f"203.0.113.{index}")
+        return "done"
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert at_once(WRITERS, writer) == ["done"] * WRITERS
     total = WRITERS * EVENTS_PER_WRITER
     assert rows("SELECT COUNT(*), MIN(seq), MAX(seq), COUNT(DISTINCT seq) FROM trail_chain") == [
         (total, 1, total, total)
