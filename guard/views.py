@@ -62,7 +62,13 @@ class AlertRow:
 
 
 # Evidence keys that read badly when merely capitalised.
-_EVIDENCE_LABELS = {"sample_ips": "Sample IPs", "window_seconds": "Window", "ip_address": "IP address"}
+_EVIDENCE_LABELS = {
+    "sample_ips": "Sample IPs",
+    "window_seconds": "Window",
+    "ip_address": "IP address",
+    # The counter kinds the raising attempt locked; locks after it do not update an open alert.
+    "locked": "Locked when raised",
+}
 
 
 def evidence_items(evidence: dict) -> list[tuple[str, str]]:
@@ -72,6 +78,8 @@ def evidence_items(evidence: dict) -> list[tuple[str, str]]:
         value = evidence[key]
         if isinstance(value, bool):
             text = "yes" if value else "no"
+        elif key == "locked" and isinstance(value, list):
+            text = "; ".join(KIND_LABELS.get(str(kind), str(kind)) for kind in value) or "no"
         elif isinstance(value, list | tuple):
             text = ", ".join(str(v) for v in value) or "—"
         elif value is None:

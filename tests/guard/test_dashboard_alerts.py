@@ -43,6 +43,25 @@ def test_open_alerts_and_locks_are_shown(admin, make_user, client_from_ip, clock
     assert 'data-testid="open-count">2<' in page
     assert 'data-testid="locked-count">1<' in page  # the name's counter
     assert "203.0.113.1" in page  # a sample IP in the evidence
+    # On a phone the lock table is a card per row: its figures keep their names.
+    assert '<td data-label="Lockouts">1</td>' in page and 'data-label="Unlocks in"' in page
+
+
+def test_the_evidence_says_what_the_raising_attempt_locked(admin, make_user, client_from_ip, clock):
+    make_user("alice")
+    lock_alice(client_from_ip)
+    # Raised at the tenth failure: the name's lock came later and an open alert is not rewritten.
+    page = admin.get("/dashboard/alerts/").content.decode()
+    assert "<dt>Locked when raised</dt><dd>no</dd>" in page
+
+
+def test_an_alert_raised_by_a_lock_names_it(admin, make_user, client_from_ip, clock, guard_settings):
+    guard_settings(ALERT_ACCOUNT_FAILURES=1000, ALERT_ACCOUNT_NETWORKS=1000)
+    make_user("alice")
+    lock_alice(client_from_ip)
+    assert store.alert_by_id(alert_id=alert_id("account_brute_force")).evidence["locked"] == ["username"]
+    page = admin.get("/dashboard/alerts/").content.decode()
+    assert "<dt>Locked when raised</dt><dd>This name from every network</dd>" in page
 
 
 def test_acknowledge_is_recorded_with_who_when_and_from_where(admin, make_user, client_from_ip, clock):
