@@ -2,7 +2,6 @@
 
 import io
 import json
-import threading
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -15,7 +14,7 @@ from accounts import store as accounts_store
 from authlog import chain, events, retention, trail
 from authlog.checks import check_chain_key, check_retention
 from config.dbtime import to_db_time
-from tests.conftest import DEFAULT_PASSWORD, DESKTOP_UA, rows
+from tests.conftest import DEFAULT_PASSWORD, DESKTOP_UA, at_once, rows
 from tests.trail.conftest import located, sql, verify
 
 
@@ -176,41 +175,28 @@ def test_pruning_a_large_table_while_sign_ins_run_loses_no_new_event(make_user):
             [[alice.id, old]] * 600,
         )
     trail.backfill_chain()
-    errors: list[str] = []
     cycles = 6
 
-    def sign_in_and_out(index: int) -> None:
+    def sign_in_and_out(index: int) -> list[str]:
         from django.test import Client
 
         client = Client(REMOTE_ADDR=f"203.0.113.{index + 1}", HTTP_USER_AGENT=DESKTOP_UA)
-        try:
-            for _ in range(cycles):
-                response = client.post("/login/", {"username": f"user{index}", "password": DEFAULT_PASSWORD})
-                if response.status_code != HTTPStatus.FOUND:
-                    errors.append(f"login {response.status_code}")
-                if client.post("/logout/").status_code != HTTPStatus.FOUND:
-                    errors.append("logout")
-        except Exception as error:  # noqa: BLE001 (reported below)
-            errors.append(repr(error))
-        finally:
-            connection.close()
+        errors = []
+        for _ in range(cycles):
+            response = client.post("/login/", {"username": f"user{index}", "password": DEFAULT_PASSWORD})
+            if response.status_code != HTTPStatus.FOUND:
+                errors.append(f"login {response.status_code}")
+            if client.post("/logout/").status_code != HTTPStatus.FOUND:
+                errors.append("logout")
+        return errors
 
-    def pruner() -> None:
-        try:
+    def pruner_or_user(index: int) -> list[str]:
+        if index == 0:
             retention.prune_trail(for_real=True, batch_size=25, pause=0.002)
-        except Exception as error:  # noqa: BLE001
-            errors.append(repr(error))
-        finally:
-            connection.close()
+            return []
+        return sign_in_and_out(index - 1)
 
-    threads = [threading.Thread(target=pruner)] + [
-        threading.Thread(target=sign_in_and_out, args=(i,)) for i in range(len(users))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert at_once(1 + len(users), pruner_or_user) == [[]] * (1 + len(users))
     assert rows("SELECT COUNT(*) FROM failed_logins") == [(0,)]
     assert rows("SELECT COUNT(*) FROM login_logs") == [(2 * cycles * len(users),)]
     report = verify()
